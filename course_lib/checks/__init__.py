@@ -1,0 +1,91 @@
+"""Self-checking exercises.
+
+Each notebook has its own module (``course_lib.checks.gd`` for notebook 01, ...). A check either
+prints a short "Correct" line or raises :class:`CheckFailed` whose message says *what* is wrong
+(shape, sign, off by a factor, wrong axis, ...) and gives a hint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """An exercise answer is wrong; the message says how and gives a hint."""
+
+
+def fail(what: str, hint: str = "") -> None:
+    """Raise :class:`CheckFailed` with a message and an optional hint.
+
+    >>> try: fail("shape (3,) but expected (2,)", "drop the bias row")
+    ... except CheckFailed as e: print(e)
+    shape (3,) but expected (2,)
+    Hint: drop the bias row
+    """
+    raise CheckFailed(what + (f"\nHint: {hint}" if hint else ""))
+
+
+def passed(name: str, detail: str = "") -> None:
+    """Print the success line of exercise ``name``.
+
+    >>> passed("Exercise 1")
+    ✅ Exercise 1: correct.
+    """
+    print(f"✅ {name}: correct." + (f" {detail}" if detail else ""))
+
+
+def as_array(value: Any, name: str = "your answer") -> np.ndarray:
+    """Convert a number, list, numpy array or torch tensor to a float64 numpy array.
+
+    >>> as_array([1, 2]).dtype
+    dtype('float64')
+    """
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"{name} should be numeric, got {type(value).__name__}.",
+             "return a number, a numpy array or a torch tensor")
+    return arr
+
+
+def compare(answer: Any, expected: Any, name: str = "your answer", rtol: float = 1e-5,
+            atol: float = 1e-8, hint: str = "") -> np.ndarray:
+    """Check ``answer`` against ``expected``, diagnosing the usual mistakes.
+
+    Diagnoses: wrong shape, transposed, wrong sign, off by a constant factor, NaN, and
+    otherwise reports the largest difference.
+
+    >>> compare([1.0, 2.0], [1.0, 2.0]).shape
+    (2,)
+    """
+    a = as_array(answer, name)
+    e = as_array(expected, "expected")
+    if a.shape != e.shape:
+        if a.ndim == 2 and a.T.shape == e.shape and np.allclose(a.T, e, rtol=rtol, atol=atol):
+            fail(f"{name} is transposed: shape {a.shape}, expected {e.shape}.",
+                 hint or "check which axis is which (rows = examples?)")
+        if a.size == e.size and np.allclose(a.reshape(e.shape), e, rtol=rtol, atol=atol):
+            fail(f"{name} has the right numbers but shape {a.shape}; expected {e.shape}.",
+                 hint or "reshape it, or keep the dimension you reduced away (keepdims)")
+        fail(f"{name} has shape {a.shape}; expected {e.shape}.", hint)
+    if not np.all(np.isfinite(a)):
+        fail(f"{name} contains NaN or infinity.",
+             hint or "look for a division by zero, log(0) or a step size that diverges")
+    if np.allclose(a, e, rtol=rtol, atol=atol):
+        return a
+    if np.allclose(a, -e, rtol=rtol, atol=atol) and np.any(e != 0):
+        fail(f"{name} has the wrong sign.", hint or "check the direction: gradient descent subtracts")
+    nz = np.abs(e) > atol
+    if np.any(nz):
+        ratio = a[nz] / e[nz]
+        r = float(np.median(ratio))
+        if np.all(np.isfinite(ratio)) and np.allclose(ratio, r, rtol=1e-3) and abs(r - 1) > 1e-3:
+            fail(f"{name} is off by a constant factor: about {r:.4g} times the expected value.",
+                 hint or "a missing 1/n (mean vs sum) or a factor 2 in the derivative?")
+    diff = float(np.max(np.abs(a - e)))
+    fail(f"{name} differs from the expected value (largest difference {diff:.3g}).", hint)
+    return a  # unreachable, keeps type checkers happy

@@ -1,0 +1,243 @@
+"""Check the course environment: an OK/FAIL table with the fix for every FAIL.
+
+Notebook 00 shows it; from a shell: ``python -m course_lib.envcheck`` (exit code 1 on a FAIL).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import sys
+from dataclasses import dataclass
+
+SETUP_FIX = "python scripts/course.py setup   (from the course folder; installs the pinned set)"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the table."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    @property
+    def status(self) -> str:
+        """``"OK"`` or ``"FAIL"``."""
+        return "OK" if self.ok else "FAIL"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def check_python() -> Check:
+    """Python 3.10 or newer.
+
+    >>> check_python().ok
+    True
+    """
+    v = sys.version_info
+    return Check("Python", v >= (3, 10), f"{v.major}.{v.minor}.{v.micro} ({sys.executable})",
+                 "install Python 3.10-3.12 and re-run the setup")
+
+
+def check_torch() -> Check:
+    """torch imports and can multiply two matrices.
+
+    >>> check_torch().ok
+    True
+    """
+    try:
+        import torch
+
+        x = torch.ones(2, 2)
+        assert float((x @ x).sum()) == 8.0
+    except Exception as exc:  # broken install
+        return Check("torch", False, f"{type(exc).__name__}: {exc}", SETUP_FIX)
+    cuda = torch.version.cuda
+    build = f"CUDA {cuda} build" if cuda else "CPU-only build"
+    return Check("torch", True, f"{torch.__version__} ({build})")
+
+
+def expected_torchvision(torch_version: str) -> str:
+    """The torchvision minor series made for a torch version (torch 2.X <-> torchvision 0.(X+15)).
+
+    >>> expected_torchvision("2.14.1+cu130")
+    '0.29'
+    """
+    major, minor = (int(p) for p in torch_version.split("+")[0].split(".")[:2])
+    if major != 2:
+        raise ValueError(f"unsupported torch version {torch_version}")
+    return f"0.{minor + 15}"
+
+
+def check_torchvision() -> Check:
+    """torchvision imports *and runs a compiled op* (nms) with this torch.
+
+    >>> check_torchvision().ok
+    True
+    """
+    import torch
+
+    tv_version = _version("torchvision")
+    if tv_version is None:
+        return Check("torchvision", False, "not installed", SETUP_FIX)
+    want = expected_torchvision(torch.__version__)
+    pair_fix = (
+        f"torch and torchvision must come from the same place as a pair. Run: {SETUP_FIX}. "
+        f"By hand: pip install \"torch=={torch.__version__.split('+')[0]}\" "
+        f"\"torchvision=={want}.*\" from ONE index (PyPI, or the CPU index "
+        f"https://download.pytorch.org/whl/cpu for both)."
+    )
+    try:
+        import torchvision
+        from torchvision.ops import nms
+
+        keep = nms(torch.tensor([[0.0, 0, 1, 1], [0, 0, 1, 1.1]]), torch.tensor([0.9, 0.8]), 0.5)
+        assert keep.tolist() == [0]
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Check(
+            "torchvision", False,
+            f"{tv_version} is installed but does not work with torch {torch.__version__}: {msg}. "
+            f"(A torchvision built for one torch -- e.g. PyPI's CUDA build -- cannot run with "
+            f"another, e.g. a local CPU-only torch.)", pair_fix)
+    if not torchvision.__version__.startswith(want + "."):
+        return Check("torchvision", False,
+                     f"{torchvision.__version__} works now but is made for another torch "
+                     f"(torch {torch.__version__} pairs with torchvision {want}.x)", pair_fix)
+    return Check("torchvision", True, f"{torchvision.__version__} (nms op ran with this torch)")
+
+
+def check_import(dist: str, module: str, attr: str | None = None, fix: str = SETUP_FIX) -> Check:
+    """A package is installed and importable (optionally an attribute of it exists).
+
+    >>> check_import("numpy", "numpy", "ndarray").ok
+    True
+    """
+    try:
+        mod = importlib.import_module(module)
+        if attr:
+            getattr(mod, attr)
+    except Exception as exc:
+        return Check(dist, False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                     fix)
+    return Check(dist, True, _version(dist) or getattr(mod, "__version__", "?"))
+
+
+def check_device() -> Check:
+    """The device the notebooks will use (cuda, mps or cpu) -- always OK, says which.
+
+    >>> check_device().ok
+    True
+    """
+    try:
+        from .device import default_device, describe
+
+        return Check("device", True, describe(default_device()))
+    except Exception as exc:  # bad COURSE_DEVICE or a broken driver
+        return Check("device", False, str(exc), "unset COURSE_DEVICE or fix its value")
+
+
+def check_mode() -> Check:
+    """``COURSE_MODE`` is valid.
+
+    >>> check_mode().ok
+    True
+    """
+    from . import config
+
+    try:
+        return Check("course mode", True, config.mode())
+    except ValueError as exc:
+        return Check("course mode", False, str(exc), "export COURSE_MODE=quick or full, or unset it")
+
+
+def check_data() -> list[Check]:
+    """One row per dataset / model of the data registry (offline carriers or cached downloads).
+
+    >>> all(isinstance(c, Check) for c in check_data())
+    True
+    """
+    try:
+        from . import data
+
+        rows = data.status()
+    except Exception as exc:
+        return [Check("data layer", False, f"{type(exc).__name__}: {exc}", SETUP_FIX)]
+    out = []
+    for s in rows:
+        where = f"{s.route}: {s.location}" if s.present else "missing"
+        size = f", {s.size_bytes / 1e6:.1f} MB" if s.present and s.size_bytes else ""
+        out.append(Check(f"data: {s.name}", s.present, where + size, s.fix))
+    return out
+
+
+def run_checks() -> list[Check]:
+    """Every check, in table order.
+
+    >>> len(run_checks()) > 8
+    True
+    """
+    rows = [check_python(), check_torch(), check_torchvision(),
+            check_import("transformers", "transformers", "AutoModelForSequenceClassification"),
+            check_import("gensim", "gensim.models", "Word2Vec"),
+            check_import("nltk", "nltk.tokenize", "TreebankWordTokenizer"),
+            check_import("ipywidgets", "ipywidgets", "FloatSlider"),
+            check_import("matplotlib", "matplotlib.pyplot"),
+            check_import("scikit-learn", "sklearn.linear_model", "LogisticRegression"),
+            check_import("course-lib", "course_lib", fix="pip install -e .  (from the course folder)"),
+            check_mode(), check_device()]
+    return rows + check_data()
+
+
+def as_text(rows: list[Check]) -> str:
+    """A plain-text table (for the shell).
+
+    >>> "OK" in as_text([Check("x", True, "fine")])
+    True
+    """
+    width = max(len(r.name) for r in rows)
+    lines = []
+    for r in rows:
+        lines.append(f"{r.status:<4}  {r.name:<{width}}  {r.detail}")
+        if not r.ok and r.fix:
+            lines.append(f"{'':<4}  {'':<{width}}  fix: {r.fix}")
+    return "\n".join(lines)
+
+
+def as_html(rows: list[Check]) -> str:
+    """An HTML table with green OK / red FAIL cells (for a notebook).
+
+    >>> as_html([Check("x", False, "broken", "reinstall")]).count("<tr>")
+    2
+    """
+    from html import escape
+
+    cells = []
+    for r in rows:
+        color = "#1a7f37" if r.ok else "#cf222e"
+        cells.append(
+            f"<tr><td style='color:{color};font-weight:bold'>{r.status}</td><td>{escape(r.name)}</td>"
+            f"<td style='text-align:left'>{escape(r.detail)}</td>"
+            f"<td style='text-align:left'><code>{escape(r.fix) if not r.ok else ''}</code></td></tr>")
+    head = "<tr><th>status</th><th>check</th><th>detail</th><th>fix</th></tr>"
+    return f"<table>{head}{''.join(cells)}</table>"
+
+
+def main() -> int:
+    """Print the table; exit status 1 if any check failed."""
+    rows = run_checks()
+    print(as_text(rows))
+    failed = [r.name for r in rows if not r.ok]
+    print(f"\n{len(rows) - len(failed)} OK, {len(failed)} FAIL" + (f": {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
