@@ -96,6 +96,23 @@ def setup(system: bool = False, force: bool = False) -> Path:
     return python
 
 
+def ensure_browser() -> None:
+    """The browser test needs a chromium. Install Debian's where we can (root + apt-get);
+    otherwise say how -- the test itself reports what is missing."""
+    import shutil
+
+    if any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")):
+        return
+    if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
+        print("Installing Debian's chromium for the browser test (apt-get) ...", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+    else:
+        print("Note: no chromium found; the browser test needs one (e.g. apt-get install chromium).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["setup", "lab", "test", "bench"])
@@ -109,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "setup":
         return 0
     if args.command == "lab":
+        root_user = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return subprocess.call([str(python), "-m", "jupyter", "lab", "--notebook-dir",
-                                str(ROOT / "notebooks"), *rest], cwd=ROOT)
+                                str(ROOT / "notebooks"), *root_user, *rest], cwd=ROOT)
     if args.command == "test":
+        ensure_browser()
         return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)
     return subprocess.call([str(python), str(ROOT / "scripts" / "benchmark.py"), *rest], cwd=ROOT)
 
