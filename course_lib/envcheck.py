@@ -172,9 +172,13 @@ def check_data() -> list[Check]:
         return [Check("data layer", False, f"{type(exc).__name__}: {exc}", SETUP_FIX)]
     out = []
     for s in rows:
-        where = f"{s.route}: {s.location}" if s.present else "missing"
         size = f", {s.size_bytes / 1e6:.1f} MB" if s.present and s.size_bytes else ""
-        out.append(Check(f"data: {s.name}", s.present, where + size, s.fix))
+        if s.present:
+            out.append(Check(f"data: {s.name}", True, f"{s.route}: {s.location}{size}"))
+        elif not s.required:  # online-only extras (e.g. IMDB): not needed offline
+            out.append(Check(f"data: {s.name}", True, f"not downloaded (optional, online only; {s.fix})"))
+        else:
+            out.append(Check(f"data: {s.name}", False, "missing", s.fix))
     return out
 
 

