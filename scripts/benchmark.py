@@ -6,6 +6,7 @@
     python scripts/course.py bench --save-outputs        # also store the executed notebooks
                                                          # (the outputs committed in the repo)
     python scripts/course.py bench --no-notebooks        # only the scripts/bench_*.py figures
+    python scripts/course.py bench --no-notebooks --scripts bench_core   # one of them
 
 Per notebook it records the wall time and the metrics the notebook reported with
 ``course_lib.report.record`` (the runner sets COURSE_REPORT). Each ``scripts/bench_*.py`` is run
@@ -126,6 +127,8 @@ def main() -> int:
     parser.add_argument("--save-outputs", action="store_true", help="write executed notebooks back")
     parser.add_argument("--no-notebooks", action="store_true")
     parser.add_argument("--no-scripts", action="store_true")
+    parser.add_argument("--scripts", nargs="*", default=None,
+                        help="only these bench scripts, e.g. bench_core bench_data")
     parser.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
     args = parser.parse_args()
 
@@ -140,8 +143,10 @@ def main() -> int:
             print(f"   {r['seconds']:.0f} s  {r['metrics']}  {r['error']}", flush=True)
             results.setdefault("notebooks", {})[nb.stem] = r
             failed |= bool(r["error"])
-    if not args.no_scripts and args.only is None:
+    if not args.no_scripts and (args.only is None or args.scripts):
         for script in sorted((ROOT / "scripts").glob("bench_*.py")):
+            if args.scripts and script.stem not in args.scripts:
+                continue
             print(f"== {script.name} ...", flush=True)
             r = run_script(script)
             results.setdefault("scripts", {})[script.stem] = r
