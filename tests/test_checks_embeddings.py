@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks import CheckFailed, embeddings as ck
+from course_lib.checks import CheckFailed
+from course_lib.checks import embeddings as ck
 
 
 def rejects(check, answer, *fragments):

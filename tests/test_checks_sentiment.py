@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.checks import CheckFailed, sentiment as ck
+from course_lib.checks import CheckFailed
+from course_lib.checks import sentiment as ck
 from course_lib.text import Vocab, pad_batch
 
 

@@ -10,7 +10,9 @@ from course_lib import vision
 def test_cnn_shapes_and_size():
     model = vision.MnistCNN()
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
-    assert sum(p.numel() for p in model.parameters()) == 104_426
+    # bias-free 3x3 convs + BatchNorm (weight, bias) per block, then Linear(64*3*3 -> 10)
+    conv_bn = sum(a * b * 9 + 2 * b for a, b in [(1, 16), (16, 32), (32, 64)])
+    assert sum(p.numel() for p in model.parameters()) == conv_bn + 64 * 3 * 3 * 10 + 10  # 29,178
     assert vision.MnistCNN(channels=(8, 16))(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
 
 
