@@ -43,12 +43,19 @@ def test_ex1_rejects(wrong, message):
         checks.exercise_1(wrong)
 
 
-def test_ex1_reports_unfinished():
+def test_ex1_passes_the_placeholder_through():
     def unfinished(Q, K, V):
-        raise NotImplementedError
+        raise NotImplementedError("Exercise: write the body")
 
-    with pytest.raises(CheckFailed, match="not written yet"):
+    with pytest.raises(NotImplementedError, match="Exercise"):
         checks.exercise_1(unfinished)
+
+
+def test_ex1_reports_a_crash_and_a_missing_return():
+    with pytest.raises(CheckFailed, match="raised IndexError.*an array of shape"):
+        checks.exercise_1(lambda Q, K, V: Q[99])
+    with pytest.raises(CheckFailed, match="returned None"):
+        checks.exercise_1(lambda Q, K, V: None)
 
 
 # ----------------------------------------------------------------------------- exercise 2

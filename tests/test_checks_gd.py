@@ -40,49 +40,34 @@ def test_exercise_1_rejects_hard_coded_answer():
 
 # ---------------------------------------------------------------- exercise 2: gradient_descent
 
-def gradient_descent_reference(grad_fn, x0, lr, steps):
+def gd_variant(grad_fn, x0, lr, steps, sign=-1.0, keep_x0=True, extra_steps=0):
+    """The reference (defaults) and the typical mistakes: wrong sign, x0 left out, step count off."""
     x = np.array(x0, dtype=float)
-    trajectory = [x.copy()]
-    for _ in range(steps):
-        x = x - lr * grad_fn(x)
+    trajectory = [x.copy()] if keep_x0 else []
+    for _ in range(steps + extra_steps):
+        x = x + sign * lr * grad_fn(x)
         trajectory.append(x.copy())
     return np.array(trajectory)
+
+
+def gradient_descent_reference(grad_fn, x0, lr, steps):
+    return gd_variant(grad_fn, x0, lr, steps)
 
 
 def gd_ascent(grad_fn, x0, lr, steps):
-    x = np.array(x0, dtype=float)
-    trajectory = [x.copy()]
-    for _ in range(steps):
-        x = x + lr * grad_fn(x)
-        trajectory.append(x.copy())
-    return np.array(trajectory)
+    return gd_variant(grad_fn, x0, lr, steps, sign=+1.0)
 
 
 def gd_without_x0(grad_fn, x0, lr, steps):
-    x = np.array(x0, dtype=float)
-    trajectory = []
-    for _ in range(steps):
-        x = x - lr * grad_fn(x)
-        trajectory.append(x.copy())
-    return np.array(trajectory)
+    return gd_variant(grad_fn, x0, lr, steps, keep_x0=False)
 
 
 def gd_one_step_too_many(grad_fn, x0, lr, steps):
-    x = np.array(x0, dtype=float)
-    trajectory = [x.copy()]
-    for _ in range(steps + 1):
-        x = x - lr * grad_fn(x)
-        trajectory.append(x.copy())
-    return np.array(trajectory)
+    return gd_variant(grad_fn, x0, lr, steps, extra_steps=1)
 
 
 def gd_stops_early(grad_fn, x0, lr, steps):
-    x = np.array(x0, dtype=float)
-    trajectory = [x.copy()]
-    for _ in range(steps - 1):
-        x = x - lr * grad_fn(x)
-        trajectory.append(x.copy())
-    return np.array(trajectory)
+    return gd_variant(grad_fn, x0, lr, steps, extra_steps=-1)
 
 
 def gd_aliased(grad_fn, x0, lr, steps):

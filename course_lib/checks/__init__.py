@@ -7,6 +7,7 @@ prints a short "Correct" line or raises :class:`CheckFailed` whose message says 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -89,3 +90,46 @@ def compare(answer: Any, expected: Any, name: str = "your answer", rtol: float =
     diff = float(np.max(np.abs(a - e)))
     fail(f"{name} differs from the expected value (largest difference {diff:.3g}).", hint)
     return a  # unreachable, keeps type checkers happy
+
+
+def describe(value: Any) -> str:
+    """Say in words what was passed to a student's function (for error messages).
+
+    >>> describe(np.zeros((2, 3))), describe(len), describe(0.5)
+    ('an array of shape (2, 3)', 'a function', '0.5')
+    """
+    if hasattr(value, "shape"):
+        return f"an array of shape {tuple(value.shape)}"
+    return "a function" if callable(value) else repr(value)
+
+
+def call(fn: Callable[..., Any], *args: Any, name: str) -> Any:
+    """Call a student's function; a crash or a missing ``return`` becomes a message naming the inputs.
+
+    An unfinished exercise (``raise NotImplementedError``, the student copies' placeholder) is
+    re-raised as it is: its own message says what to do.
+
+    >>> call(lambda x: x + 1, 1, name="add_one")
+    2
+    """
+    try:
+        result = fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
+        given = ", ".join(describe(a) for a in args)
+        fail(f"{name} raised {type(exc).__name__}: {exc} (called with {given}).",
+             "run it on a small example of other shapes than the notebook's data and print the shapes")
+    if result is None:
+        fail(f"{name} returned None.", "did you forget the return statement?")
+    return result
+
+
+def close(answer: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-7) -> bool:
+    """True when ``answer`` has ``expected``'s shape and values (within the tolerances).
+
+    >>> close([1.0, 2.0], np.array([1.0, 2.0])), close([1.0], [1.0, 1.0])
+    (True, False)
+    """
+    a, e = as_array(answer), as_array(expected)
+    return a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=atol))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, compare, fail, passed
+from . import as_array, call, close, compare, fail, passed
 
 # ----------------------------------------------------------------------------- references
 
@@ -59,23 +59,6 @@ def _pe_shift_matrix(k: int, d_model: int, pair_step: int = 2, transpose: bool =
     return m
 
 
-def _call(fn: Callable, *args: Any, name: str) -> Any:
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        fail(f"{name} is not written yet (it raised NotImplementedError).",
-             "replace the `raise NotImplementedError` line with your code")
-    except Exception as exc:  # report the learner's error in words, keep the traceback short
-        fail(f"calling {name}{tuple(_describe(a) for a in args)} raised {type(exc).__name__}: {exc}",
-             "run your function on a small example and look at the shapes step by step")
-
-
-def _describe(a: Any) -> str:
-    if hasattr(a, "shape"):
-        return f"array{tuple(a.shape)}"
-    return repr(a)
-
-
 # ----------------------------------------------------------------------------- exercise 1
 
 
@@ -87,7 +70,7 @@ def exercise_1(attention_numpy: Callable) -> None:
     """
     rng = np.random.default_rng(6)
     Q, K, V = rng.normal(size=(3, 8)), rng.normal(size=(5, 8)), rng.normal(size=(5, 4))
-    result = _call(attention_numpy, Q, K, V, name="attention_numpy")
+    result = call(attention_numpy, Q, K, V, name="attention_numpy")
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         fail("attention_numpy should return two things: (output, weights).",
              "end with `return weights @ V, weights`")
@@ -120,7 +103,7 @@ def exercise_1(attention_numpy: Callable) -> None:
             hint="weights = softmax(Q @ K.T / sqrt(d_k)) along the last axis")
     compare(out, ref_out, "output", atol=1e-6, hint="output = weights @ V")
     # numerical stability: scores of size ~1000 overflow a naive exp()
-    big = _call(attention_numpy, Q * 1000.0, K, V, name="attention_numpy")
+    big = call(attention_numpy, Q * 1000.0, K, V, name="attention_numpy")
     big_w = as_array(big[1], "weights")
     if not np.all(np.isfinite(big_w)):
         fail("with large scores (Q multiplied by 1000) your weights contain NaN or inf: "
@@ -154,7 +137,7 @@ def exercise_2(local_causal_mask: Callable) -> None:
     ✅ Exercise 2: correct. Each token sees itself and the window-1 tokens before it, never the future.
     """
     for n, window in ((7, 3), (5, 1), (4, 10)):
-        mask = _as_bool_mask(_call(local_causal_mask, n, window, name="local_causal_mask"), n)
+        mask = _as_bool_mask(call(local_causal_mask, n, window, name="local_causal_mask"), n)
         ref = _local_causal_mask(n, window)
         if np.array_equal(mask, ref):
             continue
@@ -204,7 +187,7 @@ def exercise_3(key_padding_mask: Callable) -> None:
     """
     for lengths, max_len in ((torch.tensor([5, 3, 1, 6]), 6), (torch.tensor([2]), 4)):
         where = f"(lengths={lengths.tolist()}, max_len={max_len})"
-        mask = _call(key_padding_mask, lengths.clone(), max_len, name="key_padding_mask")
+        mask = call(key_padding_mask, lengths.clone(), max_len, name="key_padding_mask")
         if not isinstance(mask, torch.Tensor):
             fail(f"key_padding_mask returned a {type(mask).__name__}; nn.MultiheadAttention needs a "
                  "torch tensor.", "build it with torch operations, e.g. a comparison of torch.arange(...)")
@@ -264,7 +247,7 @@ def exercise_4(pe_shift_matrix: Callable) -> None:
     d = 16
     pe = _positional_encoding(40, d)
     for k in (1, 5):
-        m = as_array(_call(pe_shift_matrix, k, d, name="pe_shift_matrix"), f"M_{k}")
+        m = as_array(call(pe_shift_matrix, k, d, name="pe_shift_matrix"), f"M_{k}")
         ref = _pe_shift_matrix(k, d)
         if m.shape != ref.shape:
             fail(f"M_{k} has shape {m.shape}; expected ({d}, {d}).",

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, compare, fail, passed
-from .attention import _call
+from . import as_array, call, close, compare, fail, passed
 
 # BERT-style batch (pad id 0, [CLS] = 101, [SEP] = 102) and a RoBERTa-style one (<s> = 0,
 # </s> = 2, pad id 1): ids != 0 is right for the first and wrong for the second.
@@ -38,7 +37,7 @@ def exercise_1(attention_mask_from_ids: Callable) -> None:
     """
     counts = []
     for ids, pad_id, name in ((_BERT_IDS, 0, "BERT"), (_ROBERTA_IDS, 1, "RoBERTa")):
-        mask = as_array(_call(attention_mask_from_ids, ids.clone(), pad_id,
+        mask = as_array(call(attention_mask_from_ids, ids.clone(), pad_id,
                               name="attention_mask_from_ids"), "your mask")
         ref = _reference_mask(ids, pad_id)
         if mask.shape != ref.shape:
@@ -86,7 +85,7 @@ def exercise_2(max_pool: Callable) -> None:
     ✅ Exercise 2: correct. Padding never wins the maximum, even where every real value is negative.
     """
     hidden, mask = _pool_inputs()
-    out = as_array(_call(max_pool, hidden.clone(), mask.clone(), name="max_pool"), "pooled")
+    out = as_array(call(max_pool, hidden.clone(), mask.clone(), name="max_pool"), "pooled")
     ref = _max_pool(hidden, mask).numpy()
     if out.shape != ref.shape:
         fail(f"the result has shape {out.shape}; expected {ref.shape} = [batch, hidden].",
@@ -131,7 +130,7 @@ def exercise_3(warmup_linear_lr: Callable) -> None:
     steps = list(range(0, total + 6))
     got = []
     for t in steps:
-        value = _call(warmup_linear_lr, t, base, warmup, total, name="warmup_linear_lr")
+        value = call(warmup_linear_lr, t, base, warmup, total, name="warmup_linear_lr")
         got.append(float(as_array(value, f"the lr at step {t}").reshape(-1)[0]))
     got_a = np.array(got)
     ref = np.array([_hf_linear(t, base, warmup, total) for t in steps])
@@ -181,7 +180,7 @@ def exercise_4(f1_positive: Callable) -> None:
     pred = np.array([1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0])
     true = np.array([1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1])
     tp, fp, fn = 5, 2, 3
-    value = _call(f1_positive, pred.copy(), true.copy(), name="f1_positive")
+    value = call(f1_positive, pred.copy(), true.copy(), name="f1_positive")
     got = float(as_array(value, "your F1").reshape(-1)[0])
     ref = _f1(pred, true)
     if np.isclose(got, ref, atol=1e-9):

@@ -14,28 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import as_array, compare, fail, passed
-
-
-def _call(fn: Callable[..., Any], *args: Any, name: str) -> Any:
-    """Call the student's function; turn a crash into a message that says which inputs."""
-    try:
-        result = fn(*args)
-    except NotImplementedError:  # the exercise is not done yet: the placeholder says so
-        raise
-    except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
-        given = ", ".join(f"a tensor of shape {tuple(a.shape)}" if hasattr(a, "shape") else repr(a)
-                          for a in args)
-        fail(f"{name} raised {type(exc).__name__}: {exc} (called with {given}).",
-             "test it on small inputs of other shapes than the notebook's data")
-    if result is None:
-        fail(f"{name} returned None.", "did you forget the return statement?")
-    return result
-
-
-def _close(a: np.ndarray, b: Any, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
-    b = as_array(b)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+from . import as_array, call, close, compare, fail, passed
 
 
 def _number(value: Any, what: str) -> float:
@@ -76,7 +55,7 @@ def exercise_1(conv_output_size: Callable[[int, int, int, int], Any]) -> None:
     }
     answers = []
     for n, k, p, s in _SIZE_CASES:
-        got = _number(_call(conv_output_size, n, k, p, s, name="conv_output_size"),
+        got = _number(call(conv_output_size, n, k, p, s, name="conv_output_size"),
                       f"conv_output_size({n}, {k}, {p}, {s})")
         if got != int(got):
             fail(f"conv_output_size({n}, {k}, {p}, {s}) = {got}, not a whole number of pixels.",
@@ -111,10 +90,10 @@ def exercise_2(conv2d: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Any]
         weight = torch.randn(c_out, c_in, k, k, generator=gen, dtype=torch.float64)
         bias = torch.randn(c_out, generator=gen, dtype=torch.float64)
         expected = F.conv2d(x[None], weight, bias)[0]
-        raw = _call(conv2d, x.clone(), weight.clone(), bias.clone(), name="conv2d")
+        raw = call(conv2d, x.clone(), weight.clone(), bias.clone(), name="conv2d")
         a = as_array(raw, "conv2d(x, weight, bias)")
         out_shape = (c_out, h - k + 1, w - k + 1)
-        if _close(a, F.conv2d(x[None], weight.flip(-1, -2), bias)[0]):
+        if close(a, F.conv2d(x[None], weight.flip(-1, -2), bias)[0]):
             fail("your kernel is flipped: that is the convolution of signal processing. Deep "
                  "learning's 'convolution' (nn.Conv2d) is a cross-correlation: no flipping.",
                  "out[o, i, j] = sum over c, u, v of x[c, i+u, j+v] * weight[o, c, u, v] + bias[o]")
@@ -128,9 +107,9 @@ def exercise_2(conv2d: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Any]
             fail(f"conv2d returned shape {a.shape}; expected {out_shape} = "
                  "(C_out, H - k + 1, W - k + 1).",
                  "one output channel per filter; the window fits H - k + 1 times vertically")
-        if _close(a, F.conv2d(x[None], weight)[0]):
+        if close(a, F.conv2d(x[None], weight)[0]):
             fail("the bias is missing.", "add bias[o] to every pixel of output channel o")
-        if _close(a, F.conv2d(x[None], weight)[0] + bias.sum()):
+        if close(a, F.conv2d(x[None], weight)[0] + bias.sum()):
             fail("every output channel got the sum of all biases.", "add bias[o] to channel o only")
         compare(a, expected, "conv2d(x, weight, bias)",
                 hint="out[o, i, j] = sum over c, u, v of x[c, i+u, j+v] * weight[o, c, u, v] + bias[o]")
@@ -151,25 +130,25 @@ def exercise_3(conv_parameter_count: Callable[..., Any]) -> None:
     for c_in, c_out, k, bias in ((1, 32, 3, True), (32, 64, 3, True), (3, 16, 5, True),
                                  (64, 128, 3, False), (6, 4, 1, True)):
         expected = sum(p.numel() for p in torch.nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
-        got = _number(_call(conv_parameter_count, c_in, c_out, k, bias, name="conv_parameter_count"),
+        got = _number(call(conv_parameter_count, c_in, c_out, k, bias, name="conv_parameter_count"),
                       f"conv_parameter_count({c_in}, {c_out}, {k}, bias={bias})")
         if got == expected:
             continue
-        call = f"conv_parameter_count({c_in}, {c_out}, {k}, bias={bias}) = {got:g}"
+        said = f"conv_parameter_count({c_in}, {c_out}, {k}, bias={bias}) = {got:g}"
         weights = c_out * c_in * k * k
         if bias and got == weights:
-            fail(f"{call}: the biases are missing.", "with bias=True each output channel has one bias")
+            fail(f"{said}: the biases are missing.", "with bias=True each output channel has one bias")
         if not bias and got == weights + c_out:
-            fail(f"{call}: with bias=False the layer has no biases.", "add the biases only if bias is True")
+            fail(f"{said}: with bias=False the layer has no biases.", "add the biases only if bias is True")
         if got == c_out * k * k + (c_out if bias else 0):
-            fail(f"{call}: the input channels are missing. Each filter spans ALL input channels: "
+            fail(f"{said}: the input channels are missing. Each filter spans ALL input channels: "
                  f"it has in_channels * k * k weights.", "weights = out * in * k * k")
         if got == c_out * c_in * k + (c_out if bias else 0):
-            fail(f"{call}: a k x k kernel has k * k weights per channel, not k.",
+            fail(f"{said}: a k x k kernel has k * k weights per channel, not k.",
                  "weights = out * in * k * k")
         if got == weights + (c_in if bias else 0) or got == weights + (c_in * c_out if bias else 0):
-            fail(f"{call}: there is one bias per OUTPUT channel.", "biases = out_channels")
-        fail(f"{call}; expected {expected}.", "weights = out * in * k * k, plus out biases if bias")
+            fail(f"{said}: there is one bias per OUTPUT channel.", "biases = out_channels")
+        fail(f"{said}; expected {expected}.", "weights = out * in * k * k, plus out biases if bias")
     passed("Exercise 3 (conv_parameter_count)")
 
 
@@ -188,7 +167,7 @@ def exercise_4(max_pool2d: Callable[[torch.Tensor, int], Any]) -> None:
     for c, h, w, size in ((3, 6, 4, 2), (2, 9, 12, 3), (4, 7, 5, 2)):  # 7 x 5: a leftover row/column
         x = torch.randn(c, h, w, generator=gen, dtype=torch.float64)
         expected = F.max_pool2d(x, size)
-        a = as_array(_call(max_pool2d, x.clone(), size, name="max_pool2d"), f"max_pool2d(x, {size})")
+        a = as_array(call(max_pool2d, x.clone(), size, name="max_pool2d"), f"max_pool2d(x, {size})")
         if a.shape == tuple(F.max_pool2d(x, size, stride=1).shape) and a.shape != expected.shape:
             fail(f"max_pool2d(x, {size}) has shape {a.shape}: your windows overlap (stride 1). "
                  f"Pooling windows are side by side: stride = size.",
@@ -204,10 +183,10 @@ def exercise_4(max_pool2d: Callable[[torch.Tensor, int], Any]) -> None:
             fail(f"max_pool2d(x, {size}) has shape {a.shape}; expected {tuple(expected.shape)} = "
                  "(C, H // size, W // size) -- a leftover row or column that does not fill a "
                  "window is dropped.", "loop over i in range(H // size), j in range(W // size)")
-        if _close(a, F.avg_pool2d(x, size)):
+        if close(a, F.avg_pool2d(x, size)):
             fail("max_pool2d returns the window AVERAGES (average pooling), not the maxima.",
                  "take .max() of each window")
-        if _close(a, -F.max_pool2d(-x, size)):
+        if close(a, -F.max_pool2d(-x, size)):
             fail("max_pool2d returns the window MINIMA.", "take .max() of each window")
         compare(a, expected, f"max_pool2d(x, {size})",
                 hint="out[c, i, j] = max of x[c, size*i : size*i + size, size*j : size*j + size]")

@@ -11,24 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import as_array, compare, fail, passed
-
-
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
-
-
-def _call(fn: Callable[..., Any], *args: Any, name: str) -> Any:
-    """Call the student's function; turn a crash into a message that says which inputs."""
-    try:
-        return fn(*args)
-    except NotImplementedError:  # the exercise is not done yet: the placeholder says so
-        raise
-    except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
-        given = ", ".join(f"an array of shape {a.shape}" if hasattr(a, "shape")
-                          else "a function" if callable(a) else repr(a) for a in args)
-        fail(f"{name} raised {type(exc).__name__}: {exc} (called with {given}).",
-             "test it on small inputs of other shapes than the notebook's data")
+from . import as_array, call, close, compare, fail, passed
 
 
 # --------------------------------------------------------------------------------------------
@@ -51,19 +34,19 @@ def exercise_1(mse_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) ->
         y = rng.normal(size=n)
         w = rng.normal(size=d)
         expected = _mse_grad(X, y, w)
-        answer = as_array(_call(mse_grad, X.copy(), y.copy(), w.copy(), name="mse_grad"),
+        answer = as_array(call(mse_grad, X.copy(), y.copy(), w.copy(), name="mse_grad"),
                           "mse_grad(X, y, w)")
         if answer.shape == expected.shape:
-            if _close(answer, expected / 2):
+            if close(answer, expected / 2):
                 fail("mse_grad is half the true gradient: the factor 2 is missing.",
                      "d/dw (Xw - y)^2 = 2 X^T (Xw - y): the square brings down a 2")
-            if _close(answer, expected * n):
+            if close(answer, expected * n):
                 fail(f"mse_grad is n = {n} times the true gradient: you summed over the examples "
                      "instead of averaging.", "the loss is a mean, so divide by n = len(y)")
-            if _close(answer, expected * n / 2):
+            if close(answer, expected * n / 2):
                 fail(f"mse_grad is n/2 = {n / 2:g} times the true gradient: both the 2 and the "
                      "1/n are missing.", "gradient = 2 / n * X.T @ (X @ w - y)")
-            if _close(answer, -expected):
+            if close(answer, -expected):
                 fail("mse_grad has the wrong sign.",
                      "differentiate (Xw - y)^2, not (y - Xw) with the sign dropped: "
                      "the residual is X @ w - y")
@@ -110,7 +93,7 @@ def exercise_2(gradient_descent: Callable[..., Any]) -> None:
         x0 = rng.normal(size=dim)
         x0_given = x0.copy()
         expected = _gradient_descent(grad_fn, x0, lr, steps)
-        raw = _call(gradient_descent, grad_fn, x0_given, lr, steps, name="gradient_descent")
+        raw = call(gradient_descent, grad_fn, x0_given, lr, steps, name="gradient_descent")
         if not np.array_equal(x0_given, x0):
             fail("gradient_descent changed the caller's x0 in place.",
                  "start with x = np.array(x0, dtype=float) (a copy) before updating x")
@@ -123,13 +106,13 @@ def exercise_2(gradient_descent: Callable[..., Any]) -> None:
             fail("every row of the trajectory is the same (final) point: you stored the same "
                  "array object each time and then changed it in place.",
                  "append a copy, points.append(x.copy()), or write x = x - lr * g (a new array)")
-        if len(answer) == steps and _close(answer, expected[1:]):
+        if len(answer) == steps and close(answer, expected[1:]):
             fail(f"the trajectory has {steps} points but must have steps + 1 = {steps + 1}: "
                  "the starting point x0 is missing.", "put x0 in the list before the loop")
-        if len(answer) == steps and _close(answer, expected[:-1]):
+        if len(answer) == steps and close(answer, expected[:-1]):
             fail(f"the trajectory has {steps} points but must have steps + 1 = {steps + 1}: "
                  "it stops one step early.", "take exactly `steps` gradient steps and keep x0 too")
-        if len(answer) == steps + 2 and _close(answer, _gradient_descent(grad_fn, x0, lr, steps + 1)):
+        if len(answer) == steps + 2 and close(answer, _gradient_descent(grad_fn, x0, lr, steps + 1)):
             fail(f"the trajectory has {steps + 2} points: one gradient step too many "
                  f"(steps = {steps} should give {steps + 1} points, x0 included).",
                  "loop `for _ in range(steps)`")
@@ -137,7 +120,7 @@ def exercise_2(gradient_descent: Callable[..., Any]) -> None:
             fail(f"the trajectory has {len(answer)} points; expected steps + 1 = {steps + 1} "
                  "(x0 and one point after each step).")
         uphill = _gradient_descent(lambda x, g=grad_fn: -g(x), x0, lr, steps)
-        if _close(answer, uphill):
+        if close(answer, uphill):
             fail("your steps go uphill: you added the gradient.",
                  "gradient DEscent subtracts: x = x - lr * grad_fn(x)")
         if not np.allclose(answer[0], x0):
@@ -168,9 +151,9 @@ def exercise_3(log_loss: Callable[[np.ndarray, np.ndarray], Any]) -> None:
     y = (rng.random(n) < 0.5).astype(np.float64)
     expected = _log_loss(z, y)
     with np.errstate(all="ignore"):
-        answer = as_array(_call(log_loss, z.copy(), y.copy(), name="log_loss"), "log_loss(z, y)")
+        answer = as_array(call(log_loss, z.copy(), y.copy(), name="log_loss"), "log_loss(z, y)")
     per_example = np.logaddexp(0.0, z) - y * z
-    if answer.shape == per_example.shape and _close(answer, per_example):
+    if answer.shape == per_example.shape and close(answer, per_example):
         fail("log_loss returned one loss per example; it should return their mean (one number).",
              "wrap it in np.mean(...)")
     if answer.size == 1:
@@ -196,7 +179,7 @@ def exercise_3(log_loss: Callable[[np.ndarray, np.ndarray], Any]) -> None:
     y_big = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
     expected_big = _log_loss(z_big, y_big)
     with np.errstate(all="ignore"):
-        big = as_array(_call(log_loss, z_big.copy(), y_big.copy(), name="log_loss"),
+        big = as_array(call(log_loss, z_big.copy(), y_big.copy(), name="log_loss"),
                        "log_loss(z, y)")
     if not np.all(np.isfinite(big)):
         fail(f"log_loss gives {big.reshape(-1)[0]} for large logits (z = +-1000): the naive "
@@ -245,7 +228,7 @@ def exercise_4(pick_lr: Callable[[np.ndarray], Any]) -> None:
         A = q @ np.diag(eig) @ q.T
         A = (A + A.T) / 2
         L, mu = float(eig.max()), float(eig.min())
-        value = _call(pick_lr, A.copy(), name="pick_lr")
+        value = call(pick_lr, A.copy(), name="pick_lr")
         lr_arr = as_array(value, "pick_lr(A)")
         if lr_arr.size != 1:
             fail(f"pick_lr(A) should return one number (the learning rate), got shape "

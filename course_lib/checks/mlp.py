@@ -12,27 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, compare, fail, passed
-
-
-def _call(fn: Callable[..., Any], *args: Any, name: str) -> Any:
-    """Call the student's function; turn a crash into a message that says which inputs."""
-    try:
-        result = fn(*args)
-    except NotImplementedError:  # the exercise is not done yet: the placeholder says so
-        raise
-    except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
-        given = ", ".join(f"a tensor of shape {tuple(a.shape)}" if hasattr(a, "shape") else repr(a)
-                          for a in args)
-        fail(f"{name} raised {type(exc).__name__}: {exc} (called with {given}).",
-             "test it on small inputs of other shapes than the notebook's data")
-    if result is None:
-        fail(f"{name} returned None.", "did you forget the return statement?")
-    return result
-
-
-def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-5, atol: float = 1e-7) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+from . import as_array, call, close, compare, fail, passed
 
 
 # --------------------------------------------------------------------------------------------
@@ -51,7 +31,7 @@ def exercise_1(relu: Callable[[torch.Tensor], Any], softmax: Callable[[torch.Ten
     # ---- ReLU
     z = torch.randn(5, 7, generator=gen, dtype=torch.float64)
     z_given = z.clone()
-    answer = _call(relu, z_given, name="relu")
+    answer = call(relu, z_given, name="relu")
     if not torch.equal(z_given, z):
         fail("relu changed its input in place (the caller's tensor lost its negative values).",
              "return a new tensor: torch.clamp(z, min=0), torch.maximum(z, torch.zeros_like(z)) "
@@ -65,10 +45,10 @@ def exercise_1(relu: Callable[[torch.Tensor], Any], softmax: Callable[[torch.Ten
     if a.shape != expected.shape:
         fail(f"relu(z) has shape {a.shape}; expected {expected.shape}, the shape of z.",
              "ReLU works element by element: it never reduces an axis")
-    if _close(a, np.abs(z.numpy())):
+    if close(a, np.abs(z.numpy())):
         fail("relu(z) returns |z|: negative inputs must become 0, not positive.",
              "ReLU(z) = max(z, 0)")
-    if _close(a, (z.numpy() > 0).astype(float)):
+    if close(a, (z.numpy() > 0).astype(float)):
         fail("relu(z) returns the step function (0 or 1) -- that is ReLU's derivative, not ReLU.",
              "ReLU(z) = max(z, 0) keeps positive values as they are")
     compare(a, expected, "relu(z)", hint="ReLU(z) = max(z, 0) element by element")
@@ -76,24 +56,24 @@ def exercise_1(relu: Callable[[torch.Tensor], Any], softmax: Callable[[torch.Ten
     # ---- softmax
     z = torch.randn(4, 6, generator=gen, dtype=torch.float64) * 3  # 4 examples, 6 classes
     expected = torch.softmax(z, dim=1).numpy()
-    a = as_array(_call(softmax, z.clone(), name="softmax"), "softmax(z)")
+    a = as_array(call(softmax, z.clone(), name="softmax"), "softmax(z)")
     if a.shape != expected.shape:
         fail(f"softmax(z) has shape {a.shape}; expected {expected.shape} (one probability per class "
              "and example).", "divide by the sum with keepdim=True so the shapes broadcast")
-    if _close(a, torch.softmax(z, dim=0).numpy()):
+    if close(a, torch.softmax(z, dim=0).numpy()):
         fail("softmax normalised the wrong axis: each COLUMN sums to 1, but each ROW (one "
              "example) should.", "sum over the classes, the last axis: dim=1 (or dim=-1)")
-    if _close(a, (z.exp() / z.exp().sum()).numpy()):
+    if close(a, (z.exp() / z.exp().sum()).numpy()):
         fail("softmax divided by the sum over the whole batch: the rows do not sum to 1.",
              "sum over the classes only, dim=1, keepdim=True")
-    if _close(a, torch.log_softmax(z, dim=1).numpy()):
+    if close(a, torch.log_softmax(z, dim=1).numpy()):
         fail("softmax returned log-probabilities (log_softmax).", "exponentiate and normalise")
     compare(a, expected, "softmax(z)",
             hint="softmax(z)_c = exp(z_c) / sum_k exp(z_k), over the last axis")
     # large logits: exp(1000) overflows unless the row maximum is subtracted first
     big = torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1000.0]], dtype=torch.float64)
     expected = torch.softmax(big, dim=1).numpy()
-    raw = _call(softmax, big.clone(), name="softmax")
+    raw = call(softmax, big.clone(), name="softmax")
     a = as_array(raw, "softmax(z) for large logits")
     if not np.all(np.isfinite(a)):
         fail("softmax returns NaN for logits like 1000: exp(1000) overflows to inf and inf/inf "
@@ -122,24 +102,24 @@ def exercise_2(linear_backward: Callable[..., Any]) -> None:
         b = torch.randn(d_out, generator=gen, dtype=torch.float64, requires_grad=True)
         grad_y = torch.randn(n, d_out, generator=gen, dtype=torch.float64)
         (x @ W.T + b).backward(grad_y)  # autograd gives the expected gradients
-        raw = _call(linear_backward, x.detach().clone(), W.detach().clone(), b.detach().clone(),
+        raw = call(linear_backward, x.detach().clone(), W.detach().clone(), b.detach().clone(),
                     grad_y.clone(), name="linear_backward")
         if not isinstance(raw, (tuple, list)) or len(raw) != 3:
             fail("linear_backward should return three gradients: (grad_x, grad_W, grad_b).",
                  "return grad_x, grad_W, grad_b")
         gx, gW, gb = (as_array(g, f"grad_{k}") for g, k in zip(raw, ("x", "W", "b")))
-        if gW.shape == (d_in, d_out) and _close(gW, W.grad.numpy().T):
+        if gW.shape == (d_in, d_out) and close(gW, W.grad.numpy().T):
             fail(f"grad_W is transposed: shape {gW.shape}, but W has shape {(d_out, d_in)}.",
                  "a gradient always has the shape of its parameter: grad_W = grad_y.T @ x")
-        if gb.shape == (n, d_out) and _close(gb.sum(0), b.grad.numpy()):
+        if gb.shape == (n, d_out) and close(gb.sum(0), b.grad.numpy()):
             fail(f"grad_b has shape {gb.shape}: you did not sum over the batch. b is added to "
                  f"every example, so its gradient collects all {n} contributions.",
                  "grad_b = grad_y.sum(dim=0), shape (d_out,)")
-        if gb.shape == (d_out,) and _close(gb * n, b.grad.numpy()):
+        if gb.shape == (d_out,) and close(gb * n, b.grad.numpy()):
             fail(f"grad_b is 1/n = 1/{n} of the right value: you averaged over the batch. The "
                  "mean over the batch is already inside grad_y (the loss did it).",
                  "grad_b = grad_y.sum(dim=0)")
-        if gW.shape == (d_out, d_in) and _close(gW * n, W.grad.numpy()):
+        if gW.shape == (d_out, d_in) and close(gW * n, W.grad.numpy()):
             fail(f"grad_W is 1/n = 1/{n} of the right value: you averaged over the batch.",
                  "grad_W = grad_y.T @ x, a sum over the examples")
         if gx.shape != (n, d_in):
@@ -168,7 +148,7 @@ def exercise_3(count_parameters: Callable[[list[int]], Any]) -> None:
     """
     for sizes in ([784, 512, 256, 10], [3, 5, 2], [10, 1], [7, 7, 7, 7]):
         expected = _count(sizes)
-        raw = _call(count_parameters, list(sizes), name="count_parameters")
+        raw = call(count_parameters, list(sizes), name="count_parameters")
         answer = as_array(raw, "count_parameters(sizes)")
         if answer.shape != ():
             fail(f"count_parameters({sizes}) returned shape {answer.shape}; expected one number.",
