@@ -1,6 +1,8 @@
 """Every notebook exports as reveal.js slides, without its solutions."""
 
 import importlib.util
+import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -36,3 +38,18 @@ def test_solutions_stay_out_of_slides(tmp_path):
     html = make_slides.export(path, tmp_path / "out").read_text()
     assert "VISIBLE_CODE_123" in html
     assert "SECRET_ANSWER_456" not in html
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed: --offline slides fetch reveal.js with it")
+def test_offline_slides_use_only_local_files(tmp_path):
+    out = tmp_path / "slides"
+    make_slides.fetch_assets(out)
+    html = make_slides.export(NOTEBOOKS[1], out, offline=True).read_text()
+    remote = [u for u in re.findall(r'https?://[^"' + "'" + r' )]+', html)
+              if u.endswith((".js", ".css", ".mjs")) or "?config=" in u]
+    assert all("mermaid" in u for u in remote), remote  # mermaid loads only for mermaid diagrams
+    folders = "|".join(re.escape(name) for name in make_slides.ASSETS)
+    local = set(re.findall(rf'"((?:{folders})/[^"?]+)', html))
+    assert {p.split("/")[0] for p in local} == set(make_slides.ASSETS), local
+    for rel in local:
+        assert (out / rel).is_file(), f"the slides refer to {rel}, which was not fetched"
