@@ -142,3 +142,15 @@ def test_ex4_accepts_sklearn(capsys):
 def test_ex4_rejects(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         checks.exercise_4(wrong)
+
+
+def test_a_list_instead_of_one_number_is_rejected():
+    from course_lib.checks import bert as checks_bert
+
+    def ref(step, base_lr, warmup_steps, total_steps):
+        if step < warmup_steps:
+            return base_lr * step / warmup_steps
+        return base_lr * max(0.0, (total_steps - step) / (total_steps - warmup_steps))
+
+    with pytest.raises(CheckFailed, match="one number"):
+        checks_bert.exercise_3(lambda *args: [ref(*args), 123.0])

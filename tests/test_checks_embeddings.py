@@ -91,3 +91,11 @@ def test_ex3_rejects_sum_instead_of_mean_and_detached_or_vector_losses():
     rejects(ck.exercise_3, lambda u, v, n: torch.tensor(sgns_ref(u, v, n).item()), "detached")
     rejects(ck.exercise_3, lambda u, v, n: sgns_ref(u, v, n).item(), "not a torch tensor")
     rejects(ck.exercise_3, lambda u, v, n: -F.logsigmoid((u * v).sum(-1)), "single number")
+
+
+def test_unfinished_exercise_passes_the_placeholder_through():
+    def unfinished(M, v):
+        raise NotImplementedError("Exercise: write this function")
+
+    with pytest.raises(NotImplementedError, match="Exercise"):
+        ck.exercise_1(unfinished)

@@ -170,3 +170,15 @@ def test_ex4_rejects_other_mistakes():
     rejects(ck.exercise_4, lambda X, w, b: sigmoid(w @ X.T + b)[:, None], must=("shape",))
     rejects(ck.exercise_4, lambda X, w, b: np.exp(X @ w + b) / np.exp(X @ w + b).sum(),
             must=("softmax",))
+
+
+def test_unfinished_exercise_passes_the_placeholder_through():
+    def unfinished(sequences, pad_id):
+        raise NotImplementedError("Exercise: write this function")
+
+    with pytest.raises(NotImplementedError, match="Exercise"):
+        ck.exercise_2(unfinished)
+
+
+def test_a_missing_return_is_named():
+    rejects(ck.exercise_4, lambda X, w, b: None, must=("returned None", "return"))

@@ -7,7 +7,7 @@ prints a short "Correct" line or raises :class:`CheckFailed` whose message says 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -103,11 +103,16 @@ def describe(value: Any) -> str:
     return "a function" if callable(value) else repr(value)
 
 
-def call(fn: Callable[..., Any], *args: Any, name: str) -> Any:
+CRASH_HINT = "run it on a small example of other shapes than the notebook's data and print the shapes"
+
+
+def call(fn: Callable[..., Any], *args: Any, name: str, hint: str = CRASH_HINT,
+         hints: Mapping[type[Exception], str] | None = None) -> Any:
     """Call a student's function; a crash or a missing ``return`` becomes a message naming the inputs.
 
-    An unfinished exercise (``raise NotImplementedError``, the student copies' placeholder) is
-    re-raised as it is: its own message says what to do.
+    ``hints`` gives the hint for particular errors (e.g. ``{KeyError: "use vocab.get(...)"}``),
+    ``hint`` the one for any other. An unfinished exercise (``raise NotImplementedError``, the
+    student copies' placeholder) is re-raised as it is: its own message says what to do.
 
     >>> call(lambda x: x + 1, 1, name="add_one")
     2
@@ -118,8 +123,9 @@ def call(fn: Callable[..., Any], *args: Any, name: str) -> Any:
         raise
     except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
         given = ", ".join(describe(a) for a in args)
+        specific = [h for kind, h in (hints or {}).items() if isinstance(exc, kind)]
         fail(f"{name} raised {type(exc).__name__}: {exc} (called with {given}).",
-             "run it on a small example of other shapes than the notebook's data and print the shapes")
+             specific[0] if specific else hint)
     if result is None:
         fail(f"{name} returned None.", "did you forget the return statement?")
     return result
@@ -133,3 +139,15 @@ def close(answer: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-7) ->
     """
     a, e = as_array(answer), as_array(expected)
     return a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=atol))
+
+
+def as_number(value: Any, name: str = "your answer", hint: str = "") -> float:
+    """The single number in ``value`` (a number, or an array or tensor of one element).
+
+    >>> as_number([2.5])
+    2.5
+    """
+    arr = as_array(value, name)
+    if arr.size != 1:
+        fail(f"{name} should be one number; got an array of shape {arr.shape}.", hint)
+    return float(arr.reshape(()))

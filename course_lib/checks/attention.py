@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, call, close, compare, fail, passed
+from . import as_array, call, compare, fail, passed
 
 # ----------------------------------------------------------------------------- references
 

@@ -10,18 +10,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import as_array, call, close, compare, fail, passed
-
-
-def _number(value: Any, what: str) -> float:
-    arr = as_array(value, what)
-    if arr.shape != ():
-        fail(f"{what} returned an array of shape {arr.shape}; expected one number.")
-    return float(arr)
+from . import as_array, as_number, call, close, compare, fail, passed
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,7 +47,7 @@ def exercise_1(conv_output_size: Callable[[int, int, int, int], Any]) -> None:
     }
     answers = []
     for n, k, p, s in _SIZE_CASES:
-        got = _number(call(conv_output_size, n, k, p, s, name="conv_output_size"),
+        got = as_number(call(conv_output_size, n, k, p, s, name="conv_output_size"),
                       f"conv_output_size({n}, {k}, {p}, {s})")
         if got != int(got):
             fail(f"conv_output_size({n}, {k}, {p}, {s}) = {got}, not a whole number of pixels.",
@@ -130,7 +122,7 @@ def exercise_3(conv_parameter_count: Callable[..., Any]) -> None:
     for c_in, c_out, k, bias in ((1, 32, 3, True), (32, 64, 3, True), (3, 16, 5, True),
                                  (64, 128, 3, False), (6, 4, 1, True)):
         expected = sum(p.numel() for p in torch.nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
-        got = _number(call(conv_parameter_count, c_in, c_out, k, bias, name="conv_parameter_count"),
+        got = as_number(call(conv_parameter_count, c_in, c_out, k, bias, name="conv_parameter_count"),
                       f"conv_parameter_count({c_in}, {c_out}, {k}, bias={bias})")
         if got == expected:
             continue

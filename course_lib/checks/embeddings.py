@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, compare, fail, passed
+from . import as_array, call, close, compare, fail, passed
 
 
 def _cosine_reference(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -30,35 +30,31 @@ def exercise_1(cosine_similarity: Callable[[np.ndarray, np.ndarray], Any]) -> No
     matrix = rng.normal(size=(6, 4)) * rng.uniform(0.5, 3.0, size=(6, 1))  # rows of varied length
     vector = rng.normal(size=4) * 2.5
     expected = _cosine_reference(matrix, vector)
-    try:
-        answer = cosine_similarity(matrix.copy(), vector.copy())
-    except Exception as exc:  # show the student's error in context
-        fail(f"cosine_similarity raised {type(exc).__name__}: {exc}",
-             "it receives a numpy matrix [N, D] and a vector [D]")
+    answer = call(cosine_similarity, matrix.copy(), vector.copy(), name="cosine_similarity",
+                  hint="it receives a numpy matrix [N, D] and a vector [D]")
     a = as_array(answer, "cosine_similarity(matrix, vector)")
     dot = matrix @ vector
-    if a.shape == expected.shape:
-        variants = {
-            "is the plain dot product: the vectors are not normalised":
-                dot,
-            "divides by the vector's length only; divide by each row's length too":
-                dot / np.linalg.norm(vector),
-            "divides by the rows' lengths only; divide by the query vector's length too":
-                dot / np.linalg.norm(matrix, axis=1),
-            "uses squared lengths (sum of squares) instead of lengths":
-                dot / ((matrix ** 2).sum(1) * (vector ** 2).sum()),
-        }
-        for message, wrong in variants.items():
-            if np.allclose(a, wrong, rtol=1e-6, atol=1e-9):
-                fail(f"cosine_similarity {message}.",
-                     "cos(u, v) = u·v / (‖u‖ ‖v‖), with np.linalg.norm(matrix, axis=1) for the rows")
-        col_normed = matrix / np.linalg.norm(matrix, axis=0)
-        if np.allclose(a, col_normed @ vector / np.linalg.norm(vector), rtol=1e-6, atol=1e-9):
-            fail("cosine_similarity normalises the matrix's columns (axis=0) instead of its rows.",
-                 "each row is a word vector: use np.linalg.norm(matrix, axis=1, keepdims=True)")
-        if np.any(np.abs(a) > 1 + 1e-6):
-            fail("some of your cosine similarities are outside [-1, 1].",
-                 "cos(u, v) = u·v / (‖u‖ ‖v‖) is always between -1 and 1")
+    variants = {
+        "is the plain dot product: the vectors are not normalised":
+            dot,
+        "divides by the vector's length only; divide by each row's length too":
+            dot / np.linalg.norm(vector),
+        "divides by the rows' lengths only; divide by the query vector's length too":
+            dot / np.linalg.norm(matrix, axis=1),
+        "uses squared lengths (sum of squares) instead of lengths":
+            dot / ((matrix ** 2).sum(1) * (vector ** 2).sum()),
+    }
+    for message, wrong in variants.items():
+        if close(a, wrong, rtol=1e-6, atol=1e-9):
+            fail(f"cosine_similarity {message}.",
+                 "cos(u, v) = u·v / (‖u‖ ‖v‖), with np.linalg.norm(matrix, axis=1) for the rows")
+    col_normed = matrix / np.linalg.norm(matrix, axis=0)
+    if close(a, col_normed @ vector / np.linalg.norm(vector), rtol=1e-6, atol=1e-9):
+        fail("cosine_similarity normalises the matrix's columns (axis=0) instead of its rows.",
+             "each row is a word vector: use np.linalg.norm(matrix, axis=1, keepdims=True)")
+    if a.shape == expected.shape and np.any(np.abs(a) > 1 + 1e-6):
+        fail("some of your cosine similarities are outside [-1, 1].",
+             "cos(u, v) = u·v / (‖u‖ ‖v‖) is always between -1 and 1")
     compare(a, expected, "cosine_similarity(matrix, vector)", rtol=1e-6, atol=1e-9,
             hint="one similarity per row of the matrix, shape [N]: u·v / (‖u‖ ‖v‖)")
     passed("Exercise 1")
@@ -75,10 +71,8 @@ def exercise_2(analogy_vector: Callable[[np.ndarray, np.ndarray, np.ndarray], An
     rng = np.random.default_rng(7)
     a, b, c = (v / np.linalg.norm(v) for v in rng.normal(size=(3, 5)))
     expected = b - a + c
-    try:
-        answer = analogy_vector(a.copy(), b.copy(), c.copy())
-    except Exception as exc:
-        fail(f"analogy_vector raised {type(exc).__name__}: {exc}", "it receives three numpy vectors")
+    answer = call(analogy_vector, a.copy(), b.copy(), c.copy(), name="analogy_vector",
+                  hint="it receives three numpy vectors")
     ans = as_array(answer, "analogy_vector(a, b, c)")
     if ans.shape != expected.shape:
         compare(ans, expected, "analogy_vector(a, b, c)")
@@ -125,12 +119,9 @@ def exercise_3(sgns_loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], A
     context = torch.randn(8, 6, generator=gen)
     negatives = torch.randn(8, 4, 6, generator=gen)
     expected = _sgns_reference(center, context, negatives)
-    try:
-        loss = sgns_loss(center, context, negatives)
-    except Exception as exc:
-        fail(f"sgns_loss raised {type(exc).__name__}: {exc}",
-             "shapes: center [B, D], context [B, D], negatives [B, K, D]; "
-             "(negatives @ center.unsqueeze(-1)).squeeze(-1) gives the [B, K] dot products")
+    loss = call(sgns_loss, center, context, negatives, name="sgns_loss",
+                hint="shapes: center [B, D], context [B, D], negatives [B, K, D]; "
+                     "(negatives @ center.unsqueeze(-1)).squeeze(-1) gives the [B, K] dot products")
     if not isinstance(loss, torch.Tensor):
         fail(f"sgns_loss returned a {type(loss).__name__}, not a torch tensor.",
              "use torch operations (F.logsigmoid, .sum, .mean) so that autograd can train with it")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import as_array, call, close, compare, fail, passed
+from . import as_array, as_number, call, close, compare, fail, passed
 
 
 # --------------------------------------------------------------------------------------------
@@ -36,20 +36,19 @@ def exercise_1(mse_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) ->
         expected = _mse_grad(X, y, w)
         answer = as_array(call(mse_grad, X.copy(), y.copy(), w.copy(), name="mse_grad"),
                           "mse_grad(X, y, w)")
-        if answer.shape == expected.shape:
-            if close(answer, expected / 2):
-                fail("mse_grad is half the true gradient: the factor 2 is missing.",
-                     "d/dw (Xw - y)^2 = 2 X^T (Xw - y): the square brings down a 2")
-            if close(answer, expected * n):
-                fail(f"mse_grad is n = {n} times the true gradient: you summed over the examples "
-                     "instead of averaging.", "the loss is a mean, so divide by n = len(y)")
-            if close(answer, expected * n / 2):
-                fail(f"mse_grad is n/2 = {n / 2:g} times the true gradient: both the 2 and the "
-                     "1/n are missing.", "gradient = 2 / n * X.T @ (X @ w - y)")
-            if close(answer, -expected):
-                fail("mse_grad has the wrong sign.",
-                     "differentiate (Xw - y)^2, not (y - Xw) with the sign dropped: "
-                     "the residual is X @ w - y")
+        if close(answer, expected / 2):
+            fail("mse_grad is half the true gradient: the factor 2 is missing.",
+                 "d/dw (Xw - y)^2 = 2 X^T (Xw - y): the square brings down a 2")
+        if close(answer, expected * n):
+            fail(f"mse_grad is n = {n} times the true gradient: you summed over the examples "
+                 "instead of averaging.", "the loss is a mean, so divide by n = len(y)")
+        if close(answer, expected * n / 2):
+            fail(f"mse_grad is n/2 = {n / 2:g} times the true gradient: both the 2 and the "
+                 "1/n are missing.", "gradient = 2 / n * X.T @ (X @ w - y)")
+        if close(answer, -expected):
+            fail("mse_grad has the wrong sign.",
+                 "differentiate (Xw - y)^2, not (y - Xw) with the sign dropped: "
+                 "the residual is X @ w - y")
         compare(answer, expected, "mse_grad(X, y, w)",
                 hint=f"expected shape {expected.shape} = w's shape: 2 / n * X.T @ (X @ w - y)")
     passed("Exercise 1 (mse_grad)")
@@ -229,11 +228,7 @@ def exercise_4(pick_lr: Callable[[np.ndarray], Any]) -> None:
         A = (A + A.T) / 2
         L, mu = float(eig.max()), float(eig.min())
         value = call(pick_lr, A.copy(), name="pick_lr")
-        lr_arr = as_array(value, "pick_lr(A)")
-        if lr_arr.size != 1:
-            fail(f"pick_lr(A) should return one number (the learning rate), got shape "
-                 f"{lr_arr.shape}.", "e.g. return 1 / L where L is the largest eigenvalue of A")
-        lr = float(lr_arr.reshape(()))
+        lr = as_number(value, "pick_lr(A)", "e.g. return 1 / L where L is the largest eigenvalue of A")
         if not np.isfinite(lr) or lr <= 0:
             fail(f"pick_lr(A) returned {lr}; a learning rate must be a positive number.")
         steps = int(np.ceil(100 * L / mu))

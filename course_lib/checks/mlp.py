@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, call, close, compare, fail, passed
+from . import as_array, as_number, call, close, compare, fail, passed
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,12 +148,8 @@ def exercise_3(count_parameters: Callable[[list[int]], Any]) -> None:
     """
     for sizes in ([784, 512, 256, 10], [3, 5, 2], [10, 1], [7, 7, 7, 7]):
         expected = _count(sizes)
-        raw = call(count_parameters, list(sizes), name="count_parameters")
-        answer = as_array(raw, "count_parameters(sizes)")
-        if answer.shape != ():
-            fail(f"count_parameters({sizes}) returned shape {answer.shape}; expected one number.",
-                 "add the counts of all layers up")
-        got = float(answer)
+        got = as_number(call(count_parameters, list(sizes), name="count_parameters"),
+                        f"count_parameters({sizes})", "add the counts of all layers up")
         weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
         if got == expected:
             continue

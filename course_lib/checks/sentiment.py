@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import as_array, compare, fail, passed
+from . import as_array, call, close, compare, fail, passed
 
 _DOCS = [
     ["the", "movie", "is", "good"],
@@ -36,11 +36,8 @@ def exercise_1(build_vocab: Callable[[list[list[str]], int], Mapping[str, int]],
     counts = Counter(t for doc in _DOCS for t in doc)
     min_freq = 2
     wanted = {t for t, n in counts.items() if n >= min_freq}  # the, movie, is, good
-    try:
-        vocab = build_vocab([list(d) for d in _DOCS], min_freq)
-    except Exception as exc:
-        fail(f"build_vocab raised {type(exc).__name__}: {exc}",
-             "it receives a list of token lists and min_freq")
+    vocab = call(build_vocab, [list(d) for d in _DOCS], min_freq, name="build_vocab",
+                 hint="it receives a list of token lists and min_freq")
     if not isinstance(vocab, Mapping):
         fail(f"build_vocab returned a {type(vocab).__name__}; expected a dict token -> id.",
              "e.g. {'<pad>': 0, '<unk>': 1, 'the': 2, ...}")
@@ -72,13 +69,9 @@ def exercise_1(build_vocab: Callable[[list[list[str]], int], Mapping[str, int]],
         fail(f"the ids are {sorted(ids)}; expected 0 .. {len(vocab) - 1} without gaps.",
              "nn.Embedding(len(vocab), dim) needs every id to be < len(vocab)")
     tokens = ["the", "plot", "is", "good", "zzz"]
-    try:
-        encoded = encode(list(tokens), vocab)
-    except KeyError as exc:
-        fail(f"encode raised KeyError {exc}: unknown tokens must not crash.",
-             "use vocab.get(token, vocab['<unk>'])")
-    except Exception as exc:
-        fail(f"encode raised {type(exc).__name__}: {exc}", "it receives a token list and the vocab")
+    encoded = call(encode, list(tokens), vocab, name="encode",
+                   hint="it receives a token list and the vocab",
+                   hints={KeyError: "unknown tokens must not crash: use vocab.get(token, vocab['<unk>'])"})
     got = [int(i) for i in as_array(encoded, "encode(tokens, vocab)").reshape(-1)]
     expected = [vocab.get(t, vocab["<unk>"]) for t in tokens]
     if len(got) != len(expected):
@@ -108,11 +101,8 @@ def exercise_2(pad: Callable[[list[list[int]], int], Any]) -> None:
     """
     seqs = [[4, 8, 15], [16, 23], [42, 5, 6, 7], [9], [10, 11]]
     for pad_id in (0, 3):
-        try:
-            result = pad([list(s) for s in seqs], pad_id)
-        except Exception as exc:
-            fail(f"pad raised {type(exc).__name__}: {exc}",
-                 "it receives a list of id lists and the padding id")
+        result = call(pad, [list(s) for s in seqs], pad_id, name="pad",
+                      hint="it receives a list of id lists and the padding id")
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             fail("pad should return two things: (ids, lengths).", "return ids, lengths")
         ids, lengths = as_array(result[0], "ids"), as_array(result[1], "lengths")
@@ -123,21 +113,20 @@ def exercise_2(pad: Callable[[list[list[int]], int], Any]) -> None:
             right[i, : len(s)] = s
             left[i, T - len(s):] = s
         true_len = np.array([len(s) for s in seqs])
-        if ids.shape == right.shape and np.array_equal(ids, left) and not np.array_equal(ids, right):
+        if close(ids, left) and not close(ids, right):
             fail("the padding is on the left; this course pads on the right (tokens first, then "
                  "<pad>), which is what pack_padded_sequence and the lengths assume.",
                  "ids[i, :len(seq)] = seq")
         if ids.ndim == 2 and ids.shape[0] == len(seqs) and ids.shape[1] > T:
             fail(f"ids has {ids.shape[1]} columns but the longest sequence has {T} tokens.",
                  "pad to the longest sequence of the batch, not to a fixed length")
-        if pad_id != 0 and ids.shape == right.shape and np.array_equal(
-                ids, np.where(right == pad_id, 0, right)):
+        if pad_id != 0 and close(ids, np.where(right == pad_id, 0, right)):
             fail(f"pad(..., pad_id={pad_id}) still pads with 0.", "fill with pad_id, not 0")
         compare(ids, right, "ids", hint="shape [batch, longest length]: row i is seq i, then pad_id")
-        if lengths.shape == true_len.shape and np.all(lengths == T):
+        if close(lengths, np.full(len(seqs), T)):
             fail("every length equals the padded length; lengths must be the true lengths.",
                  "lengths = [len(seq) for seq in sequences]")
-        if lengths.shape == true_len.shape and np.array_equal(lengths, true_len - 1):
+        if close(lengths, true_len - 1):
             fail("lengths are one too short.", "lengths = [len(seq) for seq in sequences]")
         compare(lengths, true_len, "lengths", hint="lengths = [len(seq) for seq in sequences]")
     passed("Exercise 2")
@@ -163,28 +152,23 @@ def exercise_3(bag_of_words: Callable[[list[list[str]], Mapping[str, int]], Any]
     ✅ Exercise 3: correct.
     """
     expected = _bow_reference(_BOW_DOCS, _VOCAB)
-    try:
-        answer = bag_of_words([list(d) for d in _BOW_DOCS], dict(_VOCAB))
-    except KeyError as exc:
-        fail(f"bag_of_words raised KeyError {exc}: unknown tokens must not crash.",
-             "count them in the '<unk>' column: vocab.get(token, vocab['<unk>'])")
-    except Exception as exc:
-        fail(f"bag_of_words raised {type(exc).__name__}: {exc}",
-             "it receives a list of token lists and a dict token -> id")
+    answer = call(bag_of_words, [list(d) for d in _BOW_DOCS], dict(_VOCAB), name="bag_of_words",
+                  hint="it receives a list of token lists and a dict token -> id",
+                  hints={KeyError: "unknown tokens must not crash: count them in the '<unk>' column, "
+                                   "vocab.get(token, vocab['<unk>'])"})
     a = as_array(answer, "bag_of_words(docs, vocab)")
-    if a.shape == expected.shape:
-        if np.array_equal(a, (expected > 0).astype(float)):
-            fail("your vectors only record whether a word occurs (0/1), not how often.",
-                 "add 1 for every occurrence: 'very very good' has a 2 in the 'very' column")
-        no_unk = expected.copy()
-        no_unk[:, _VOCAB["<unk>"]] = 0
-        if np.array_equal(a, no_unk):
-            fail("unknown tokens are not counted.", "count them in the '<unk>' column")
-        lengths = np.array([len(d) for d in _BOW_DOCS], dtype=float)[:, None]
-        if np.allclose(a, expected / lengths):
-            fail("your rows are divided by the document length (frequencies, not counts).",
-                 "return the raw counts; scaling is the vectoriser's job (TF-IDF)")
-    elif a.shape == (len(_BOW_DOCS), len(_VOCAB) - 2):
+    if close(a, (expected > 0).astype(float)):
+        fail("your vectors only record whether a word occurs (0/1), not how often.",
+             "add 1 for every occurrence: 'very very good' has a 2 in the 'very' column")
+    no_unk = expected.copy()
+    no_unk[:, _VOCAB["<unk>"]] = 0
+    if close(a, no_unk):
+        fail("unknown tokens are not counted.", "count them in the '<unk>' column")
+    lengths = np.array([len(d) for d in _BOW_DOCS], dtype=float)[:, None]
+    if close(a, expected / lengths):
+        fail("your rows are divided by the document length (frequencies, not counts).",
+             "return the raw counts; scaling is the vectoriser's job (TF-IDF)")
+    if a.shape == (len(_BOW_DOCS), len(_VOCAB) - 2):
         fail(f"bag_of_words has {a.shape[1]} columns; expected len(vocab) = {len(_VOCAB)} "
              "(one per id, specials included).", "column j counts the token with id j")
     compare(a, expected, "bag_of_words(docs, vocab)",
@@ -209,26 +193,22 @@ def exercise_4(logistic_predict: Callable[[np.ndarray, np.ndarray, float], Any])
     b = -0.4
     z = X @ w + b
     expected = _sigmoid(z)
-    try:
-        answer = logistic_predict(X.copy(), w.copy(), b)
-    except Exception as exc:
-        fail(f"logistic_predict raised {type(exc).__name__}: {exc}",
-             "X is [N, V], w is [V], b a number: X @ w + b is [N]")
+    answer = call(logistic_predict, X.copy(), w.copy(), b, name="logistic_predict",
+                  hint="X is [N, V], w is [V], b a number: X @ w + b is [N]")
     p = as_array(answer, "logistic_predict(X, w, b)")
-    if p.shape == expected.shape:
-        if np.allclose(p, z):
-            fail("you returned the scores X w + b (logits), not probabilities.",
-                 "squash them with the sigmoid 1 / (1 + exp(-z))")
-        if np.allclose(p, 1 - expected):
-            fail("you return the probability of the NEGATIVE class (σ(-z)).",
-                 "p(positive) = 1 / (1 + exp(-(X w + b)))")
-        if np.allclose(p, _sigmoid(X @ w)):
-            fail("the bias b is missing.", "σ(X w + b)")
-        if np.array_equal(p, (z > 0).astype(float)):
-            fail("you return hard 0/1 labels; the exercise asks for probabilities.",
-                 "return σ(X w + b); labels are (p > 0.5)")
-        if np.allclose(p, np.exp(z) / np.exp(z).sum()):
-            fail("you applied a softmax across the examples; each example gets its own "
-                 "probability.", "use the sigmoid element-wise")
+    if close(p, z):
+        fail("you returned the scores X w + b (logits), not probabilities.",
+             "squash them with the sigmoid 1 / (1 + exp(-z))")
+    if close(p, 1 - expected):
+        fail("you return the probability of the NEGATIVE class (σ(-z)).",
+             "p(positive) = 1 / (1 + exp(-(X w + b)))")
+    if close(p, _sigmoid(X @ w)):
+        fail("the bias b is missing.", "σ(X w + b)")
+    if close(p, (z > 0).astype(float)):
+        fail("you return hard 0/1 labels; the exercise asks for probabilities.",
+             "return σ(X w + b); labels are (p > 0.5)")
+    if close(p, np.exp(z) / np.exp(z).sum()):
+        fail("you applied a softmax across the examples; each example gets its own "
+             "probability.", "use the sigmoid element-wise")
     compare(p, expected, "logistic_predict(X, w, b)", rtol=1e-6, hint="σ(X w + b), shape [N]")
     passed("Exercise 4")
