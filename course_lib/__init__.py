@@ -2,7 +2,7 @@
 
 One module per concern, each imported by the notebooks by name::
 
-    from course_lib import config, device, train, plot, report, checks, data
+    from course_lib import config, device, train, plot, report, checks, data, text, vision
 
 Importing ``course_lib`` itself is cheap: submodules load on first use.
 """
@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "checks", "config", "data", "device", "envcheck", "notebook", "plot", "report", "text", "train",
+    "vision",
 }
 
 

@@ -130,6 +130,20 @@ def check_import(dist: str, module: str, attr: str | None = None, fix: str = SET
     return Check(dist, True, _version(dist) or getattr(mod, "__version__", "?"))
 
 
+def check_course_lib() -> Check:
+    """course_lib is installed (editable), not just importable from the current folder: a notebook
+    opened from another folder needs the installed package.
+
+    >>> check_course_lib().ok
+    True
+    """
+    version = _version("course-lib")
+    if version is None:
+        return Check("course-lib", False, "importable from this folder only, not installed",
+                     "pip install -e .  (from the course folder)")
+    return Check("course-lib", True, version)
+
+
 def check_device() -> Check:
     """The device the notebooks will use (cuda, mps or cpu) -- always OK, says which.
 
@@ -195,7 +209,7 @@ def run_checks() -> list[Check]:
             check_import("ipywidgets", "ipywidgets", "FloatSlider"),
             check_import("matplotlib", "matplotlib.pyplot"),
             check_import("scikit-learn", "sklearn.linear_model", "LogisticRegression"),
-            check_import("course-lib", "course_lib", fix="pip install -e .  (from the course folder)"),
+            check_course_lib(),
             check_mode(), check_device()]
     return rows + check_data()
 

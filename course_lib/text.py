@@ -16,14 +16,27 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
 import torch
-from nltk.tokenize import TreebankWordTokenizer
+
+if TYPE_CHECKING:
+    from nltk.tokenize import TreebankWordTokenizer
 
 PAD = "<pad>"
 UNK = "<unk>"
+SPECIALS = (PAD, UNK)  # the first ids of every vocabulary: <pad> = 0, <unk> = 1
 
-_TREEBANK = TreebankWordTokenizer()
+
+@cache
+def _treebank() -> TreebankWordTokenizer:
+    # imported on first use: importing nltk costs about a second (it loads scikit-learn and scipy)
+    from nltk.tokenize import TreebankWordTokenizer
+
+    return TreebankWordTokenizer()
+
+
 # The Treebank tokenizer splits off only the *final* period of its input, so split sentences
 # first (after . ! ? followed by white space) -- a data-free stand-in for NLTK's punkt model.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -39,7 +52,7 @@ def tokenize(text: str, lower: bool = True) -> list[str]:
         raise TypeError(f"tokenize expects a string, got {type(text).__name__}; "
                         "for a list of texts use [tokenize(t) for t in texts]")
     tokens = [tok for sentence in _SENTENCE_END.split(text.strip()) if sentence
-              for tok in _TREEBANK.tokenize(sentence)]
+              for tok in _treebank().tokenize(sentence)]
     return [t.lower() for t in tokens] if lower else tokens
 
 
@@ -66,9 +79,9 @@ class Vocab:
 
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = 1,
-              max_size: int | None = None, specials: Sequence[str] = (PAD, UNK)) -> Vocab:
+              max_size: int | None = None) -> Vocab:
         """Vocabulary of the tokens seen at least ``min_freq`` times, most frequent first (ties
-        alphabetically), after ``specials``; ``max_size`` caps the total size.
+        alphabetically), after ``<pad>`` and ``<unk>``; ``max_size`` caps the total size.
 
         >>> len(Vocab.build([["the", "cat"], ["the", "dog"]]))
         5
@@ -84,14 +97,13 @@ class Vocab:
                 raise TypeError("Vocab.build got a string where a list of tokens was expected; "
                                 "tokenize the texts first: [tokenize(t) for t in texts]")
             counts.update(tokens)
-        words = sorted((t for t, n in counts.items() if n >= min_freq and t not in specials),
+        words = sorted((t for t, n in counts.items() if n >= min_freq and t not in SPECIALS),
                        key=lambda t: (-counts[t], t))
         if max_size is not None:
-            if max_size < len(specials):
-                raise ValueError(f"max_size={max_size} leaves no room for the {len(specials)} specials")
-            words = words[: max_size - len(specials)]
-        return cls(list(specials) + words,
-                   unk=UNK if UNK in specials else None, pad=PAD if PAD in specials else None)
+            if max_size < len(SPECIALS):
+                raise ValueError(f"max_size={max_size} leaves no room for the {len(SPECIALS)} specials")
+            words = words[: max_size - len(SPECIALS)]
+        return cls([*SPECIALS, *words])
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -144,7 +156,7 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int = 0, max_len: int 
         raise ValueError("pad_batch got no sequences")
     if max_len is not None and max_len < 1:
         raise ValueError(f"max_len must be at least 1, got {max_len}")
-    seqs = [list(s)[:max_len] if max_len is not None else list(s) for s in sequences]
+    seqs = [list(s)[:max_len] for s in sequences]  # [:None] keeps all
     empty = [i for i, s in enumerate(seqs) if len(s) == 0]
     if empty:
         raise ValueError(f"sequences {empty[:5]} are empty; an RNN needs at least one token "

@@ -13,6 +13,7 @@ never reinstalls Colab's own torch/torchvision.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tomllib
 from pathlib import Path
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TAG = "launch"
 
 
+@functools.cache
 def settings() -> tuple[str, str]:
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]
     return conf["repository"].rstrip("/"), conf["branch"]
@@ -56,14 +58,18 @@ def launch_cells(notebook: str) -> list[nbformat.NotebookNode]:
     return [badges, setup]
 
 
-def refresh(path: Path) -> bool:
-    """Return True if the notebook changed."""
+def refresh(path: Path, write: bool = True) -> bool:
+    """Return True if the notebook's launch cells are stale (missing, outdated or not right after
+    the title); rewrite them there if ``write``."""
     nb = nbformat.read(path, as_version=4)
-    kept = [c for c in nb.cells if TAG not in c.metadata.get("tags", [])]
     wanted = launch_cells(path.name)
-    current = [c for c in nb.cells if TAG in c.metadata.get("tags", [])]
-    if [c.source for c in current] == [c.source for c in wanted] and nb.cells[1:3] == current:
+    sources = [c.source for c in wanted]
+    current = [c.source for c in nb.cells if TAG in c.metadata.get("tags", [])]
+    if current == sources and [c.source for c in nb.cells[1:3]] == sources:
         return False
+    if not write:
+        return True
+    kept = [c for c in nb.cells if TAG not in c.metadata.get("tags", [])]
     for i, cell in enumerate(wanted):  # stable ids: re-running the tool changes nothing
         cell.id = f"launch-{i}"
     nb.cells = kept[:1] + wanted + kept[1:]
@@ -77,14 +83,11 @@ def main() -> int:
     args = parser.parse_args()
     stale = []
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        if args.check:
-            nb = nbformat.read(path, as_version=4)
-            current = [c.source for c in nb.cells if TAG in c.metadata.get("tags", [])]
-            if current != [c.source for c in launch_cells(path.name)] or \
-                    [c.source for c in nb.cells[1:3]] != current:
+        if refresh(path, write=not args.check):
+            if args.check:
                 stale.append(path.name)
-        elif refresh(path):
-            print(f"updated {path.name}")
+            else:
+                print(f"updated {path.name}")
     if stale:
         print("stale launch cells in: " + ", ".join(stale) + " -- run python scripts/launch_cells.py")
         return 1

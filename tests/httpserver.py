@@ -121,13 +121,13 @@ def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FileServer]:
 @pytest.fixture
 def fast_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Small timeouts/retries/backoff, a fresh cache directory, downloads allowed."""
-    from course_lib.data import download
+    from course_lib.data import download, registry
 
     monkeypatch.setattr(download, "TIMEOUT_S", 0.5)
     monkeypatch.setattr(download, "RETRIES", 1)
     monkeypatch.setattr(download, "BACKOFF_S", 0.01)
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    for var in ("COURSE_OFFLINE", "HF_HUB_OFFLINE"):
+    for var in registry.OFFLINE_ENVS:
         monkeypatch.delenv(var, raising=False)
     return tmp_path / "cache"
 

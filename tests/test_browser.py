@@ -39,6 +39,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
+def chromium() -> str:
+    """The browser's path; checked before JupyterLab is started for nothing."""
+    path = chromium_path()
+    if path is None:
+        message = ("chromium is not installed: `apt-get install chromium` (Debian/Ubuntu), or let "
+                   "`python scripts/course.py test` install it")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
 def jupyterlab(tmp_path):
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, tmp_path / NOTEBOOK)
     port, token = _free_port(), "course-test-token"
@@ -100,19 +113,13 @@ STATE_JS = """() => {
 }"""
 
 
-def test_notebook_01_runs_in_jupyterlab(jupyterlab):
-    if chromium_path() is None:
-        message = ("chromium is not installed: `apt-get install chromium` (Debian/Ubuntu), or let "
-                   "`python scripts/course.py test` install it")
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
+def test_notebook_01_runs_in_jupyterlab(chromium, jupyterlab):
     from playwright.sync_api import sync_playwright
 
     base, token = jupyterlab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)

@@ -244,7 +244,7 @@ def test_bert_model_hub_name_when_hub_answers(
     from course_lib.data import bert_model, models
 
     monkeypatch.setattr(models, "_in_hf_cache", lambda name: False)
-    for var in ("HF_HUB_OFFLINE", "COURSE_OFFLINE"):
+    for var in registry.OFFLINE_ENVS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", http_server.url(""))
     http_server.add("/api/models/prajjwal1/bert-tiny", b"{}")

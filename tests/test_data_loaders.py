@@ -26,6 +26,7 @@ from course_lib.data import (
     load_glove,
     load_mnist,
     load_sentiment,
+    registry,
     status,
     wordsim353_path,
 )
@@ -48,7 +49,7 @@ def offline(
 ) -> Iterator[None]:
     """Carriers installed, network blocked (COURSE_OFFLINE *not* set: nothing may even try)."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(data_dir))
-    for var in ("COURSE_OFFLINE", "HF_HUB_OFFLINE"):
+    for var in registry.OFFLINE_ENVS:
         monkeypatch.delenv(var, raising=False)
     yield
     assert no_internet == [], f"a loader tried to reach the network: {no_internet}"
@@ -74,6 +75,14 @@ def test_import_is_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_every_export_is_listed_and_loads() -> None:
+    import course_lib.data as d
+
+    assert sorted(d.__all__) == sorted(d._EXPORTS)
+    for name in d.__all__:
+        assert getattr(d, name) is not None
 
 
 def test_status_reports_every_required_source_present() -> None:

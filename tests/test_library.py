@@ -56,3 +56,9 @@ def test_import_is_lazy():
     assert course_lib.train.fit is not None
     with pytest.raises(AttributeError, match="no attribute"):
         course_lib.nonexistent
+
+
+def test_every_submodule_is_reachable_as_an_attribute():
+    top_level = {m.name for m in pkgutil.iter_modules(course_lib.__path__) if not m.name.startswith("_")}
+    assert top_level == course_lib._SUBMODULES
+    assert set(course_lib._SUBMODULES) <= set(dir(course_lib))

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .inventory import SourceStatus, status
     from .mnist import MNIST, MNISTDataset, load_mnist
     from .models import bert_model
-    from .resolve import fetch
     from .sentiment import LABEL_NAMES, SentimentData, TextSplit, load_sentiment
 
 _EXPORTS = {
@@ -45,24 +44,23 @@ _EXPORTS = {
     "load_imdb": "imdb",
     "status": "inventory",
     "SourceStatus": "inventory",
-    "fetch": "resolve",
     "DataUnavailable": "errors",
     "CacheNotWritable": "errors",
 }
 
+# a literal list for static tools; tests/test_data_loaders.py checks it matches _EXPORTS
 __all__ = [
     "CORPORA",
-    "LABEL_NAMES",
-    "MNIST",
     "CacheNotWritable",
     "DataUnavailable",
+    "LABEL_NAMES",
+    "MNIST",
     "MNISTDataset",
     "SentimentData",
     "SourceStatus",
     "TextSplit",
     "analogies_path",
     "bert_model",
-    "fetch",
     "load_corpus",
     "load_glove",
     "load_imdb",

@@ -9,7 +9,7 @@ from .. import config
 from . import registry
 from .errors import DataUnavailable
 from .inventory import SourceStatus, status
-from .resolve import fetch
+from .resolve import fetch_source
 
 
 def _size(n: int | None) -> str:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_status(rows))
         return 0 if all(r.present for r in rows if r.required) else 1
     try:
-        paths = fetch(args.name)
+        paths = fetch_source(registry.get_source(args.name)).paths
     except DataUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -26,12 +26,7 @@ class SourceStatus:
 
 
 def _common_location(paths: list[Path]) -> str:
-    parents = {p.parent for p in paths}
-    return (
-        str(paths[0])
-        if len(paths) == 1
-        else str(parents.pop() if len(parents) == 1 else paths[0].parent)
-    )
+    return str(paths[0] if len(paths) == 1 else paths[0].parent)
 
 
 def source_status(source: registry.Source) -> SourceStatus:

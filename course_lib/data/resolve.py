@@ -13,13 +13,14 @@ from .errors import CacheNotWritable, DataUnavailable
 
 @dataclass(frozen=True)
 class Resolved:
-    """Where a source's files were found: route ``"package"``, ``"cache"`` or ``"download"``."""
+    """Where a source's files were found: route ``"package"`` (its installed carrier) or
+    ``"download"`` (the verified cache, filled by a download if needed)."""
 
     route: str
     paths: tuple[Path, ...]
 
 
-def resolve(name: str, *, progress: bool = True) -> Resolved:
+def resolve(name: str) -> Resolved:
     """Find a source's files: in its installed carrier, else the verified cache, else download them.
 
     >>> resolve("gensim-test-data").route
@@ -29,10 +30,10 @@ def resolve(name: str, *, progress: bool = True) -> Resolved:
     paths = registry.carrier_paths(source)
     if paths is not None:
         return Resolved("package", tuple(paths))
-    return fetch_source(source, progress=progress)
+    return fetch_source(source)
 
 
-def fetch_source(source: registry.Source, *, progress: bool = True) -> Resolved:
+def fetch_source(source: registry.Source) -> Resolved:
     """The source's download route only: verified cache, else download (no carrier involved).
 
     >>> fetch_source(registry.get_source("imdb")).route  # doctest: +SKIP
@@ -40,11 +41,10 @@ def fetch_source(source: registry.Source, *, progress: bool = True) -> Resolved:
     """
     if not source.downloads:
         return Resolved("package", tuple(registry.require_carrier(source)))
-    cached = all(_download.is_cached(d) for d in source.downloads)
     fix = registry.fix_for(source)
     try:
         paths = tuple(
-            _download.download_file(d, fix=fix, progress=progress) for d in source.downloads
+            _download.download_file(d, fix=fix) for d in source.downloads
         )
     except CacheNotWritable:
         raise
@@ -61,16 +61,7 @@ def fetch_source(source: registry.Source, *, progress: bool = True) -> Resolved:
             f"{source.name}: {source.description} -- {carrier}; it is not in the cache "
             f"({registry.cache_path(source.downloads[0]).parent}) and the download failed.\n{exc}"
         ) from None
-    return Resolved("cache" if cached else "download", paths)
-
-
-def fetch(name: str) -> list[Path]:
-    """Fetch one source through its download route into the cache (the CLI's ``fetch``).
-
-    >>> fetch("mnist")[0].name  # doctest: +SKIP
-    'train-images-idx3-ubyte.gz'
-    """
-    return list(fetch_source(registry.get_source(name)).paths)
+    return Resolved("download", paths)
 
 
 def carrier_bytes(name: str, index: int = 0) -> bytes:
