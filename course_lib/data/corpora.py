@@ -23,14 +23,16 @@ from . import registry
 from .resolve import carrier_bytes
 
 CORPORA = ("lee", "wiki", "convention")
-_FILES = {"lee": 0, "wiki": 1, "analogies": 2, "wordsim353": 3}  # index into gensim-test-data paths
+_FILES = {"lee": "lee_background.cor", "wiki": registry.WIKI_DUMP,  # files of gensim-test-data
+          "analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv"}
 _STAGE = re.compile(r"\([^)]*\)")  # (Cheers, applause.)
 _SPEAKER = re.compile(r"^[A-Z][A-Z0-9 .'\-]+:\s*")  # BARACK OBAMA:
 _CROWD = ("AUDIENCE MEMBER", "ANNOUNCER")
 
 
 def _gensim_file(key: str) -> Path:
-    return registry.require_carrier(registry.get_source("gensim-test-data"))[_FILES[key]]
+    paths = registry.require_carrier(registry.get_source("gensim-test-data"))
+    return next(p for p in paths if p.name == _FILES[key])
 
 
 def load_corpus(name: str) -> list[list[str]]:
