@@ -2,6 +2,8 @@
 
 import os
 
+from course_lib.config import MODE_ENV
+
 # Notebooks run by nbval start kernels that inherit this environment: quick mode unless the
 # caller asked for something else explicitly (COURSE_MODE=full pytest ... is allowed).
-os.environ.setdefault("COURSE_MODE", "quick")
+os.environ.setdefault(MODE_ENV, "quick")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-DEVICE_ENV = "COURSE_DEVICE"
+from .config import DEVICE_ENV  # noqa: F401  (documented in course_lib.config.ENV_VARS)
 
 
 def _mps_available() -> bool:
@@ -25,11 +25,7 @@ def _mps_available() -> bool:
 
 
 def default_device() -> torch.device:
-    """The device notebooks should use: ``$COURSE_DEVICE``, else cuda, then mps, then cpu.
-
-    >>> default_device().type in ("cuda", "mps", "cpu")
-    True
-    """
+    """The device notebooks should use: ``$COURSE_DEVICE``, else cuda, then mps, then cpu."""
     wanted = os.environ.get(DEVICE_ENV, "").strip().lower()
     if wanted in ("", "auto"):
         if torch.cuda.is_available():
@@ -64,11 +60,7 @@ def default_device() -> torch.device:
 
 
 def describe(device: torch.device | None = None) -> str:
-    """A human sentence about the device, e.g. ``cpu (2 cores, x86_64), torch 2.14.1``.
-
-    >>> "torch" in describe(torch.device("cpu"))
-    True
-    """
+    """A human sentence about the device, e.g. ``cpu (2 cores, x86_64), torch 2.14.1``."""
     device = device or default_device()
     if device.type == "cuda":
         idx = device.index if device.index is not None else torch.cuda.current_device()
@@ -117,10 +109,7 @@ def amp_supported(device: torch.device | str) -> bool:
 
 
 def autocast(device: torch.device | str, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """float16 autocast on CUDA; a no-op context elsewhere.
-
-    >>> with autocast("cpu"): pass
-    """
+    """float16 autocast on CUDA; a no-op context elsewhere."""
     device = torch.device(device)
     if enabled and amp_supported(device):
         return torch.autocast(device_type="cuda", dtype=torch.float16)
@@ -154,10 +143,7 @@ def loader_kwargs(device: torch.device | str | None = None) -> dict[str, Any]:
 
 def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
     """Seed Python, numpy and torch (all devices); ``deterministic=True`` also asks torch for
-    deterministic kernels (slower; raises on ops that have none).
-
-    >>> seed_everything(0)
-    """
+    deterministic kernels (slower; raises on ops that have none)."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA / MPS device

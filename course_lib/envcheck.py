@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
+import re
 import sys
 from dataclasses import dataclass
 
@@ -173,11 +174,7 @@ def check_mode() -> Check:
 
 
 def check_data() -> list[Check]:
-    """One row per dataset / model of the data registry (offline carriers or cached downloads).
-
-    >>> all(isinstance(c, Check) for c in check_data())
-    True
-    """
+    """One row per dataset / model of the data registry (offline carriers or cached downloads)."""
     try:
         from . import data
 
@@ -192,16 +189,12 @@ def check_data() -> list[Check]:
         elif not s.required:  # online-only extras (e.g. IMDB): not needed offline
             out.append(Check(f"data: {s.name}", True, f"not downloaded (optional, online only; {s.fix})"))
         else:
-            out.append(Check(f"data: {s.name}", False, "missing", s.fix))
+            out.append(Check(f"data: {s.name}", False, getattr(s, "problem", None) or "missing", s.fix))
     return out
 
 
 def run_checks() -> list[Check]:
-    """Every check, in table order.
-
-    >>> len(run_checks()) > 8
-    True
-    """
+    """Every check, in table order."""
     rows = [check_python(), check_torch(), check_torchvision(),
             check_import("transformers", "transformers", "AutoModelForSequenceClassification"),
             check_import("gensim", "gensim.models", "Word2Vec"),
@@ -209,6 +202,14 @@ def run_checks() -> list[Check]:
             check_import("ipywidgets", "ipywidgets", "FloatSlider"),
             check_import("matplotlib", "matplotlib.pyplot"),
             check_import("scikit-learn", "sklearn.linear_model", "LogisticRegression"),
+            # Part II: explaining (08), compressing and serving (09, 10), the website
+            check_import("lime", "lime.lime_text", "LimeTextExplainer"),
+            check_import("shap", "shap", "PermutationExplainer"),
+            check_import("captum", "captum.attr", "IntegratedGradients"),
+            check_import("onnxruntime", "onnxruntime", "InferenceSession"),
+            check_import("onnxscript", "onnxscript"),
+            check_import("fastapi", "fastapi", "FastAPI"),
+            check_import("uvicorn", "uvicorn", "Config"),
             check_course_lib(),
             check_mode(), check_device()]
     return rows + check_data()
@@ -217,8 +218,10 @@ def run_checks() -> list[Check]:
 def as_text(rows: list[Check]) -> str:
     """A plain-text table (for the shell).
 
-    >>> "OK" in as_text([Check("x", True, "fine")])
-    True
+    >>> print(as_text([Check("numpy", True, "2.4.6"), Check("torch", False, "missing", "pip install torch")]))
+    OK    numpy  2.4.6
+    FAIL  torch  missing
+                 fix: pip install torch
     """
     width = max(len(r.name) for r in rows)
     lines = []
@@ -237,15 +240,31 @@ def as_html(rows: list[Check]) -> str:
     """
     from html import escape
 
+    with_fix = any(not r.ok for r in rows)   # a "fix" column only when something needs one
     cells = []
     for r in rows:
         color = "#1a7f37" if r.ok else "#cf222e"
+        fix = f"<td style='text-align:left'><code>{escape(r.fix)}</code></td>" if not r.ok else "<td></td>"
         cells.append(
-            f"<tr><td style='color:{color};font-weight:bold'>{r.status}</td><td>{escape(r.name)}</td>"
-            f"<td style='text-align:left'>{escape(r.detail)}</td>"
-            f"<td style='text-align:left'><code>{escape(r.fix) if not r.ok else ''}</code></td></tr>")
-    head = "<tr><th>status</th><th>check</th><th>detail</th><th>fix</th></tr>"
+            f"<tr><td style='color:{color};font-weight:bold'>{r.status}</td>"
+            f"<td style='text-align:left'>{escape(r.name)}</td>"
+            f"<td style='text-align:left'>{escape(_short_paths(r.detail))}</td>"
+            f"{fix if with_fix else ''}</tr>")
+    head = "<tr><th>status</th><th>check</th><th>detail</th>" + ("<th>fix</th>" if with_fix else "") + "</tr>"
     return f"<table>{head}{''.join(cells)}</table>"
+
+
+def _short_paths(text: str) -> str:
+    """Paths inside the Python environment, shortened to what a reader needs to recognise.
+
+    >>> _short_paths("package: /home/me/course/.venv/lib/python3.11/site-packages/mnist/data/x.gz")
+    'package: site-packages/mnist/data/x.gz'
+    """
+    text = re.sub(r"(?:/[^\s/:]+)+/(site-packages|dist-packages)/", r"\1/", text)
+    from . import config
+
+    root = config.repo_root()
+    return text.replace(f"{root}/", "") if root is not None else text
 
 
 def main() -> int:

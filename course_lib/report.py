@@ -12,7 +12,7 @@ import math
 import os
 from pathlib import Path
 
-REPORT_ENV = "COURSE_REPORT"
+from .config import REPORT_ENV  # documented in course_lib.config.ENV_VARS
 
 
 def record(notebook: str, **metrics: float) -> dict[str, float]:

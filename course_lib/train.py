@@ -49,10 +49,7 @@ class History:
     stopped_early: bool = False
 
     def append(self, row: Mapping[str, float]) -> None:
-        """Add one epoch's record.
-
-        >>> History().append({"epoch": 1})
-        """
+        """Add one epoch's record."""
         self.rows.append(dict(row))
 
     def __getitem__(self, key: str) -> list[float]:
@@ -77,10 +74,7 @@ class History:
         return dict(self.rows[-1]) if self.rows else {}
 
     def plot(self, **kwargs: Any) -> Any:
-        """Loss and metric curves (see :func:`course_lib.plot.history`).
-
-        >>> fig = History([{"epoch": 1, "train_loss": 1.0}]).plot()
-        """
+        """Loss and metric curves (see :func:`course_lib.plot.history`)."""
         from .plot import history as plot_history
 
         return plot_history(self, **kwargs)
@@ -140,9 +134,10 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
              amp: bool | str = "auto", prefix: str = "") -> dict[str, float]:
     """Average loss and metrics over ``loader`` (weighted by batch size), model in eval mode.
 
-    >>> evaluate(nn.Linear(2, 2), [(torch.ones(4, 2), torch.zeros(4, dtype=torch.long))],
-    ...          nn.CrossEntropyLoss())["loss"] > 0
-    True
+    >>> m = nn.Linear(2, 2); _ = nn.init.zeros_(m.weight), nn.init.zeros_(m.bias)  # logits 0
+    >>> evaluate(m, [(torch.ones(4, 2), torch.tensor([0, 1, 1, 1]))], nn.CrossEntropyLoss(),
+    ...          {"acc": accuracy})                       # loss ln 2; argmax of a tie is class 0
+    {'loss': 0.693147..., 'acc': 0.25}
     """
     device = torch.device(device) if device is not None else _model_device(model)
     metrics = dict(metrics or {})
@@ -237,10 +232,7 @@ def _loader_generators(loader: Any) -> list[torch.Generator]:
 
 def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
     """Write ``state`` with ``torch.save`` atomically (temp file + rename): a crash mid-write
-    never leaves a half-written checkpoint.
-
-    >>> save_checkpoint("doctest_checkpoint.pt", {"epoch": 1})
-    """
+    never leaves a half-written checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -255,10 +247,7 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
 def load_checkpoint(path: str | os.PathLike, model: nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> dict[str, Any]:
     """Load a checkpoint written by :func:`fit` into ``model`` (and ``optimizer``) after checking
-    that it belongs to them; returns the whole checkpoint dict. Uses ``weights_only=True``.
-
-    >>> # ckpt = load_checkpoint("checkpoints/mlp.pt", model)
-    """
+    that it belongs to them; returns the whole checkpoint dict. Uses ``weights_only=True``."""
     path = Path(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -322,7 +311,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         amp: bool | str = "auto", clip_grad_norm: float | None = None,
         checkpoint: str | os.PathLike | None = None, early_stopping: int | None = None,
         monitor: str = "val_loss", progress: bool = True, live_plot: bool = False,
-        verbose: bool = True) -> History:
+        verbose: bool = True, log_every: int | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and return the :class:`History`.
 
     - ``metrics``: e.g. ``{"acc": accuracy}``, computed on ``val_loader`` after each epoch.
@@ -331,6 +320,9 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     - ``checkpoint``: file written after each epoch; if it exists, training *resumes* from it.
     - ``early_stopping``: patience in epochs on ``monitor`` (``val_loss`` is minimised, anything
       else maximised); the best weights are restored at the end.
+    - ``verbose``: print one line per *logged* epoch: the first, every ``log_every``-th and the
+      last (``log_every=None`` picks it so that at most about 10 lines are printed; the returned
+      History always holds every epoch). The epochs bar shows the latest epoch's numbers.
 
     >>> m = nn.Linear(2, 2); data = [(torch.randn(8, 2), torch.randint(0, 2, (8,)))]
     >>> len(fit(m, data, torch.optim.SGD(m.parameters(), 0.1), nn.CrossEntropyLoss(), 2,
@@ -371,10 +363,58 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             _restore_best(model, best)
             return history
 
-    bar = _tqdm(range(start_epoch, epochs + 1), progress, desc="epochs", initial=start_epoch - 1,
-                total=epochs)
+    every = log_every if log_every is not None else log_interval(epochs)
+    if every < 1:
+        raise ValueError(f"log_every must be at least 1, got {log_every}")
+    bar = _epoch_bar(progress, initial=start_epoch - 1, total=epochs)
     live = _LivePlot() if live_plot else None
-    for epoch in bar:
+    if verbose and every > 1:
+        bar.write(f"Printing epoch {start_epoch}, every {_ordinal(every)} epoch and the last one "
+                  f"(the returned history has all {epochs}).")
+    try:
+        history = _fit_epochs(model, train_loader, optimizer, loss_fn, epochs, start_epoch, history,
+                              best, bar, live, every, val_loader=val_loader, metrics=metrics,
+                              scheduler=scheduler, scheduler_step=scheduler_step, device=device,
+                              amp=amp, use_amp=use_amp, scaler=scaler, clip_grad_norm=clip_grad_norm,
+                              checkpoint=checkpoint, early_stopping=early_stopping, monitor=monitor,
+                              progress=progress, verbose=verbose)
+    except BaseException:
+        bar.close()  # an unfinished bar: tqdm shows it red (the error explains why)
+        raise
+    if history.stopped_early:
+        # Stopping early is a normal way to finish: close the bar as complete (green), with the
+        # epoch it stopped at, instead of leaving a red "unfinished" bar behind.
+        _finish_bar(bar, f"stopped early at epoch {len(history)}, best epoch {best['epoch']}")
+    bar.close()
+    _restore_best(model, best)
+    return history
+
+
+def log_interval(epochs: int, max_lines: int = 10) -> int:
+    """How often :func:`fit` prints an epoch: every epoch up to ``max_lines`` epochs, otherwise
+    every k-th with k chosen so that the first, every k-th and the last epoch fit in about
+    ``max_lines`` lines.
+
+    >>> [log_interval(n) for n in (5, 10, 11, 30, 100)]
+    [1, 1, 2, 4, 13]
+    """
+    if epochs <= max_lines:
+        return 1
+    return math.ceil(epochs / (max_lines - 2))
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def _fit_epochs(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimizer,
+                loss_fn: Callable, epochs: int, start_epoch: int, history: History,
+                best: dict[str, Any], bar: Any, live: Any, every: int, *, val_loader: Any,
+                metrics: Any, scheduler: Any, scheduler_step: str, device: torch.device, amp: Any,
+                use_amp: bool, scaler: Any, clip_grad_norm: float | None, checkpoint: Any,
+                early_stopping: int | None, monitor: str, progress: bool, verbose: bool) -> History:
+    for epoch in range(start_epoch, epochs + 1):
         t0 = time.perf_counter()
         model.train()
         total, count = 0.0, 0
@@ -416,8 +456,11 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         history.append(row)
         stop = _early_stop(history, best, model, monitor, early_stopping)
         history.stopped_early = stop
-        if verbose:
-            _print_row(row, epochs, bar if progress else None)
+        bar.update(1)
+        if progress:
+            bar.set_postfix_str(_row_text(row, with_epoch=False), refresh=True)
+        if verbose and (epoch == start_epoch or epoch % every == 0 or epoch == epochs or stop):
+            bar.write(_row_text(row, epochs))
         if live is not None:
             live.update(history)
         if checkpoint is not None:
@@ -432,10 +475,9 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
             })
         if stop:
             if verbose:
-                print(f"Early stopping: {monitor} has not improved for {early_stopping} epochs; "
-                      f"restoring the weights of epoch {best['epoch']}.")
+                bar.write(f"Early stopping: {monitor} has not improved for {early_stopping} epochs; "
+                          f"restoring the weights of epoch {best['epoch']}.")
             break
-    _restore_best(model, best)
     return history
 
 
@@ -460,15 +502,11 @@ def _restore_best(model: nn.Module, best: Mapping[str, Any]) -> None:
         model.load_state_dict(best["state"])
 
 
-def _print_row(row: Mapping[str, float], epochs: int, bar: Any) -> None:
-    parts = [f"epoch {int(row['epoch'])}/{epochs}"]
+def _row_text(row: Mapping[str, float], epochs: int = 0, with_epoch: bool = True) -> str:
+    parts = [f"epoch {int(row['epoch'])}/{epochs}"] if with_epoch else []
     parts += [f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "seconds")]
     parts.append(f"({row['seconds']:.1f} s)")
-    line = "  ".join(parts)
-    if bar is not None:
-        bar.write(line)
-    else:
-        print(line)
+    return "  ".join(parts)
 
 
 def _tqdm(iterable: Iterable, enabled: bool, **kwargs: Any) -> Any:
@@ -479,8 +517,32 @@ def _tqdm(iterable: Iterable, enabled: bool, **kwargs: Any) -> Any:
     return tqdm(iterable, **kwargs)
 
 
+def _epoch_bar(enabled: bool, initial: int, total: int) -> Any:
+    """The epochs bar, advanced by hand (``update``) so that it can be closed as finished when
+    training stops early."""
+    if not enabled:
+        return _Quiet(())
+    from tqdm.auto import tqdm
+
+    return tqdm(desc="epochs", initial=initial, total=total)
+
+
+def _finish_bar(bar: Any, note: str) -> None:
+    """Mark a bar that ends before its total as complete: its total becomes its count."""
+    if isinstance(bar, _Quiet) or not bar.total or bar.n >= bar.total:
+        return
+    bar.total = bar.n
+    container = getattr(bar, "container", None)  # tqdm.notebook: the widget's progress child
+    if container is not None:
+        container.children[1].max = bar.n
+    bar.set_postfix_str(note, refresh=True)
+
+
 class _Quiet:
-    """Stands in for a tqdm bar when progress is off."""
+    """Stands in for a tqdm bar when progress is off (``write`` still prints)."""
+
+    total = 0
+    n = 0
 
     def __init__(self, iterable: Iterable) -> None:
         self.iterable = iterable
@@ -490,6 +552,19 @@ class _Quiet:
 
     def set_postfix(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+    def set_postfix_str(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def write(line: str) -> None:
+        print(line)
 
 
 class _LivePlot:

@@ -1,6 +1,10 @@
-"""The course's MNIST CNN and its training recipe, shared by notebook 03 and
-``scripts/bench_mnist_vs_pytorch_example.py`` (so the benchmark measures exactly what the notebook
-teaches).
+"""A copy of notebook 03's MNIST CNN and training recipe, for ``scripts/bench_mnist_vs_pytorch_example.py``.
+
+The lesson lives in the notebook: students read ``conv_block``, ``MnistCNN``, the augmentation and
+``make_optimizer`` there. The benchmark imports this copy so that it measures exactly what the
+notebook teaches; ``tests/test_vision.py`` executes the notebook's definitions and fails when the two
+differ (architecture, parameter count, outputs for the same weights, recipe constants, schedule).
+``GroupAugment`` is plumbing (per-group augmentation of a batch) and lives only here.
 
 The recipe: three conv blocks (3x3 conv -> 2x2 max-pool -> BatchNorm -> ReLU), a linear classifier,
 AdamW with a one-cycle learning-rate schedule, batch 256, and small random affine transforms

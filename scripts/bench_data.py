@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from course_lib import config
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {  # name: (dependency import, loader call, target seconds for load_s)
     "mnist": ("import torch", "d.load_mnist()", 2.0),
@@ -106,7 +108,7 @@ def main() -> int:
             "python": platform.python_version(),
             "torch": torch.__version__,
         },
-        "data_dir": os.environ.get("COURSE_DATA_DIR", "<default: data/cache>"),
+        "data_dir": os.environ.get(config.DATA_DIR_ENV, "<default: data/cache>"),
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -35,10 +35,11 @@ ASSETS = {
 }  # mermaid is left out: its loader runs only when a notebook has a mermaid diagram (ours have none)
 
 
-def fetch_assets(out_dir: Path) -> None:
-    """Put reveal.js, MathJax, require.js and jQuery into ``out_dir`` (once) with
-    ``npm pack``, for offline slides."""
-    missing = {name: pkg for name, (pkg, _, _) in ASSETS.items() if not (out_dir / name / "package.json").exists()}
+def fetch_assets(out_dir: Path, assets: dict[str, tuple[str, str, str]] | None = None) -> None:
+    """Put reveal.js, MathJax, require.js and jQuery (or the npm packages of ``assets``, same
+    layout as ``ASSETS``) into ``out_dir`` (once) with ``npm pack``, for offline pages."""
+    assets = ASSETS if assets is None else assets
+    missing = {name: pkg for name, (pkg, _, _) in assets.items() if not (out_dir / name / "package.json").exists()}
     if not missing:
         return
     npm = shutil.which("npm")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from course_lib import config
+
 
 @dataclass
 class Route:
@@ -126,7 +128,7 @@ def fast_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(download, "TIMEOUT_S", 0.5)
     monkeypatch.setattr(download, "RETRIES", 1)
     monkeypatch.setattr(download, "BACKOFF_S", 0.01)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(config.DATA_DIR_ENV, str(tmp_path / "cache"))
     for var in registry.OFFLINE_ENVS:
         monkeypatch.delenv(var, raising=False)
     return tmp_path / "cache"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from course_lib import config
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "01_gradient_descent.ipynb"
 ARTIFACTS = ROOT / "artifacts"
@@ -62,7 +64,7 @@ def jupyterlab(tmp_path):
         target = settings / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(values)
-    env = dict(os.environ, COURSE_MODE="quick", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+    env = dict(os.environ, **{config.MODE_ENV: "quick"}, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     log = open(tmp_path / "lab.log", "w")
     proc = subprocess.Popen(

@@ -1,50 +1,83 @@
 """Every check of notebook 06 accepts the reference answer and rejects typical wrong answers."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course_lib.checks import CheckFailed
 from course_lib.checks import attention as checks
 
+_SDPA = F.scaled_dot_product_attention
+
 # ----------------------------------------------------------------------------- exercise 1
 
 
-def _softmax(x, axis=-1):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+def cross_attention(target, source, source_lengths, mha):  # the reference solution, as a student would write it
+    B, Lt, d = target.shape
+    h = mha.num_heads
+    W_q, W_k, W_v = mha.in_proj_weight.chunk(3)
+    b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
 
+    def split(x):
+        return x.view(B, x.shape[1], h, d // h).transpose(1, 2)
 
-def attention_numpy(Q, K, V):  # the reference solution, as a student would write it
-    d_k = Q.shape[-1]
-    weights = _softmax(Q @ K.T / np.sqrt(d_k), axis=-1)
-    return weights @ V, weights
+    q, k, v = split(target @ W_q.T + b_q), split(source @ W_k.T + b_k), split(source @ W_v.T + b_v)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d // h)
+    real = torch.arange(source.shape[1])[None, :] < source_lengths[:, None]
+    scores = scores.masked_fill(~real[:, None, None, :], float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    out = (weights @ v).transpose(1, 2).reshape(B, Lt, d)
+    return mha.out_proj(out)
 
 
 def test_ex1_accepts_reference(capsys):
-    checks.exercise_1(attention_numpy)
-    assert "correct" in capsys.readouterr().out
+    checks.exercise_1(cross_attention)
+    checks.exercise_1(checks._cross_reference)
+    assert capsys.readouterr().out.count("correct") == 2
+
+
+def _library(target, source, source_lengths, mha):
+    mask = torch.arange(source.shape[1])[None, :] >= source_lengths[:, None]
+    return mha(target, source, source, key_padding_mask=mask)[0]
+
+
+def _sdpa(target, source, source_lengths, mha):
+    B, Lt, d = target.shape
+    h = mha.num_heads
+    W_q, W_k, W_v = mha.in_proj_weight.chunk(3)
+    b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
+
+    def split(x):
+        return x.view(B, x.shape[1], h, d // h).transpose(1, 2)
+
+    real = torch.arange(source.shape[1])[None, :] < source_lengths[:, None]
+    out = F.scaled_dot_product_attention(split(target @ W_q.T + b_q), split(source @ W_k.T + b_k),
+                                         split(source @ W_v.T + b_v), attn_mask=real[:, None, None, :])
+    return mha.out_proj(out.transpose(1, 2).reshape(B, Lt, d))
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda Q, K, V: ((w := _softmax(Q @ K.T)) @ V, w), "without dividing by sqrt"),
-    (lambda Q, K, V: ((w := _softmax(Q @ K.T / Q.shape[-1])) @ V, w), "instead of sqrt"),
-    (lambda Q, K, V: ((w := _softmax(Q @ K.T / np.sqrt(Q.shape[-1]), axis=0)) @ V, w), "wrong axis"),
-    (lambda Q, K, V: ((w := np.exp(Q @ K.T / np.sqrt(8)) / np.exp(Q @ K.T / np.sqrt(8)).sum(-1, keepdims=True)) @ V, w),
-     "overflows"),
-    (lambda Q, K, V: ((w := _softmax(K @ Q.T / np.sqrt(8))) @ Q, w), "Q @ K.T"),
-    (lambda Q, K, V: _softmax(Q @ K.T / np.sqrt(8)) @ V, "two things"),
-    (lambda Q, K, V: ((w := np.exp(Q @ K.T / np.sqrt(8)) / np.exp(Q @ K.T / np.sqrt(8)).sum()) @ V, w),
-     "sum to 1"),
+    (lambda t, s, n, m: checks._cross_reference(t, s, n, m, kv_from="target"), "self-attention"),
+    (lambda t, s, n, m: checks._cross_reference(t, s, n, m, mask="none"), "not masked"),
+    (lambda t, s, n, m: checks._cross_reference(t, s, n, m, mask="inverted"), "NaN"),
+    (lambda t, s, n, m: checks._cross_reference(t, s, n, m, scale=False), "sqrt"),
+    (lambda t, s, n, m: checks._cross_reference(t, s, n, m, out_proj=False), "out_proj"),
+    (lambda t, s, n, m: checks._cross_reference(t, s, n, m, split="reshape"), "plain reshape"),
+    (lambda t, s, n, m: checks._cross_reference(s, t, n, m), "one row per SOURCE token"),
+    (_library, "calls torch.nn.MultiheadAttention.forward"),
+    (_sdpa, "calls torch.nn.functional.scaled_dot_product_attention"),
 ])
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the naive softmax overflows on purpose
 def test_ex1_rejects(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         checks.exercise_1(wrong)
+    assert F.scaled_dot_product_attention is _SDPA       # the library is switched back on
 
 
 def test_ex1_passes_the_placeholder_through():
-    def unfinished(Q, K, V):
+    def unfinished(target, source, source_lengths, mha):
         raise NotImplementedError("Exercise: write the body")
 
     with pytest.raises(NotImplementedError, match="Exercise"):
@@ -53,9 +86,9 @@ def test_ex1_passes_the_placeholder_through():
 
 def test_ex1_reports_a_crash_and_a_missing_return():
     with pytest.raises(CheckFailed, match="raised IndexError.*an array of shape"):
-        checks.exercise_1(lambda Q, K, V: Q[99])
+        checks.exercise_1(lambda t, s, n, m: t[99])
     with pytest.raises(CheckFailed, match="returned None"):
-        checks.exercise_1(lambda Q, K, V: None)
+        checks.exercise_1(lambda t, s, n, m: None)
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -95,28 +128,31 @@ def test_ex2_rejects(wrong, message):
 # ----------------------------------------------------------------------------- exercise 3
 
 
-def key_padding_mask(lengths, max_len):
-    positions = torch.arange(max_len).unsqueeze(0)  # [1, max_len]
-    return positions >= lengths.unsqueeze(1)  # True = padding
+def layer_norm(x, weight, bias, eps=1e-5):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
 
 
 def test_ex3_accepts_reference(capsys):
-    checks.exercise_3(key_padding_mask)
+    checks.exercise_3(layer_norm)
     assert "correct" in capsys.readouterr().out
 
 
-def test_ex3_rejects_the_sdpa_convention():
-    # True = attend is right for F.scaled_dot_product_attention, wrong for nn.MultiheadAttention
-    with pytest.raises(CheckFailed, match="opposite"):
-        checks.exercise_3(lambda lengths, n: torch.arange(n)[None] < lengths[:, None])
+def _ref(**switches):
+    return lambda x, w, b, eps: checks._layer_norm_reference(x, w, b, eps, **switches)
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda lengths, n: key_padding_mask(lengths, n).float(), "dtype"),
-    (lambda lengths, n: key_padding_mask(lengths, n).T, r"\[length, batch\]"),
-    (lambda lengths, n: torch.arange(n)[None] > lengths[:, None], "first padding position"),
-    (lambda lengths, n: torch.arange(n)[None] >= lengths[:, None] - 1, "last real token"),
-    (lambda lengths, n: key_padding_mask(lengths, n).numpy(), "torch tensor"),
+    (_ref(dims=(0, 1)), "BatchNorm"),
+    (_ref(dims=(1,)), "over the tokens"),
+    (_ref(unbiased=True), "unbiased"),
+    (_ref(eps_outside=True), "inside the"),
+    (_ref(affine=False), "scale and shift"),
+    (lambda x, w, b, eps: (x - x.mean(-1, keepdim=True)) / x.std(-1, unbiased=False, keepdim=True) * w + b, "NaN"),
+    (lambda x, w, b, eps: layer_norm(x, w, b, eps).mean(-1), "shape"),
+    (lambda x, w, b, eps: F.layer_norm(x, x.shape[-1:], w, b, eps), "calls torch.nn.functional.layer_norm"),
+    (lambda x, w, b, eps: torch.nn.LayerNorm(x.shape[-1], eps=eps, dtype=x.dtype)(x) * w + b, "LayerNorm.forward"),
 ])
 def test_ex3_rejects(wrong, message):
     with pytest.raises(CheckFailed, match=message):

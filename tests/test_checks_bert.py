@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import f1_score, precision_score, recall_score
 
 from course_lib.checks import CheckFailed
 from course_lib.checks import bert as checks
@@ -10,27 +11,83 @@ from course_lib.checks import bert as checks
 # ----------------------------------------------------------------------------- exercise 1
 
 
-def attention_mask_from_ids(input_ids, pad_id):
-    return (input_ids != pad_id).long()
+def wordpiece(word, vocab):  # the reference solution, as a student would write it
+    pieces, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+            end -= 1
+        if end == start:
+            return ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
 
 
 def test_ex1_accepts_reference(capsys):
-    checks.exercise_1(attention_mask_from_ids)
+    checks.exercise_1(wordpiece)
     out = capsys.readouterr().out
-    assert "correct" in out and "[4, 3, 6]" in out
+    assert "correct" in out and "un ##fun ##ny" in out
 
 
-def test_ex1_accepts_bool_mask(capsys):
-    checks.exercise_1(lambda ids, pad_id: ids != pad_id)
-    assert "correct" in capsys.readouterr().out
+def test_ex1_reference_matches_the_real_tokenizer():
+    transformers = pytest.importorskip("transformers")
+    from course_lib import data
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(data.bert_model())
+    except Exception as exc:  # noqa: BLE001 -- the model package is optional for this test
+        pytest.skip(f"model not available: {exc}")
+    vocab = set(tokenizer.get_vocab())
+    for word in ["unfunny", "bodice", "overwrought", "melodramatic", "delirious", "🙂"]:
+        assert wordpiece(word, vocab) == tokenizer.tokenize(word), word
+
+
+def _no_hashes(word, vocab):
+    pieces, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start and word[start:end] not in vocab:
+            end -= 1
+        if end == start:
+            return ["[UNK]"]
+        pieces.append(word[start:end])
+        start = end
+    return pieces
+
+
+def _keeps_partial(word, vocab):
+    pieces, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+            end -= 1
+        if end == start:
+            return pieces + ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
+
+
+def _via_library(word, vocab):
+    from tokenizers import Tokenizer, models
+    tok = Tokenizer(models.WordPiece({p: i for i, p in enumerate(sorted(vocab))}, unk_token="[UNK]"))
+    return tok.encode(word).tokens
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda ids, pad_id: torch.ones_like(ids), "counts the padding"),
-    (lambda ids, pad_id: (ids == pad_id).long(), "inverted"),
-    (lambda ids, pad_id: (ids != 0).long(), "ignores the pad_id"),
-    (lambda ids, pad_id: (ids != pad_id).sum(1), "shape"),
-    (lambda ids, pad_id: ((ids != pad_id) & (ids > 2)).long(), "differs"),
+    (lambda w, v: checks._wordpiece_shortest(w, v), "SHORTEST"),
+    (_no_hashes, "WITH the '##' prefix"),
+    (lambda w, v: ["##" + p.removeprefix("##") for p in wordpiece(w, v)], "first piece"),
+    (_keeps_partial, "WHOLE word"),
+    (lambda w, v: " ".join(wordpiece(w, v)), "list of strings"),
+    (lambda w, v: list(w), "expected"),
+    (_via_library, "calls tokenizers.models.WordPiece"),
 ])
 def test_ex1_rejects(wrong, message):
     with pytest.raises(CheckFailed, match=message):
@@ -91,6 +148,21 @@ def test_ex3_reference_matches_transformers():
         sched.step()
 
 
+def test_ex3_rejects_the_transformers_schedule():
+    transformers = pytest.importorskip("transformers")
+
+    def via_library(step, base_lr, warmup_steps, total_steps):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+        sched = transformers.get_linear_schedule_with_warmup(opt, warmup_steps, total_steps)
+        for _ in range(step):
+            opt.step()
+            sched.step()
+        return opt.param_groups[0]["lr"]
+
+    with pytest.raises(CheckFailed, match="calls transformers.get_linear_schedule_with_warmup"):
+        checks.exercise_3(via_library)
+
+
 def test_ex3_rejects_a_schedule_without_decay():
     with pytest.raises(CheckFailed, match="stays constant"):
         checks.exercise_3(lambda t, lr, w, T: lr * t / w if t < w else lr)
@@ -124,11 +196,12 @@ def test_ex4_accepts_reference(capsys):
     assert "correct" in capsys.readouterr().out
 
 
-def test_ex4_accepts_sklearn(capsys):
-    from sklearn.metrics import f1_score
-
-    checks.exercise_4(lambda p, t: f1_score(t, p))
-    assert "correct" in capsys.readouterr().out
+def test_ex4_rejects_sklearn():
+    with pytest.raises(CheckFailed, match="calls sklearn.metrics.f1_score"):
+        checks.exercise_4(lambda p, t: f1_score(t, p))
+    with pytest.raises(CheckFailed, match="calls sklearn.metrics.precision_score"):
+        checks.exercise_4(lambda p, t: 2 / (1 / precision_score(t, p) + 1 / recall_score(t, p)))
+    assert f1_score([1, 0], [1, 0]) == 1.0      # switched back on afterwards
 
 
 @pytest.mark.parametrize("wrong, message", [

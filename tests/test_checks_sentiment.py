@@ -1,14 +1,14 @@
 """Every check of notebook 05 accepts the reference and rejects typical wrong answers."""
 
-from collections import Counter
-
 import numpy as np
 import pytest
+import scipy.special
 import torch
+from scipy.special import expit
+from torch import nn
 
 from course_lib.checks import CheckFailed
 from course_lib.checks import sentiment as ck
-from course_lib.text import Vocab, pad_batch
 
 
 def rejects(check, *answers, must=()):
@@ -20,165 +20,222 @@ def rejects(check, *answers, must=()):
     return message
 
 
-# --- exercise 1: vocabulary + encode
-def build_ref(docs, min_freq):
-    counts = Counter(t for d in docs for t in d)
-    vocab = {"<pad>": 0, "<unk>": 1}
-    for token, n in counts.most_common():
-        if n >= min_freq:
-            vocab[token] = len(vocab)
-    return vocab
+# --- exercise 1: a numerically stable sigmoid
+def sigmoid_ref(z):
+    out = np.empty_like(z, dtype=float)
+    pos = z >= 0
+    out[pos] = 1 / (1 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1 + e)
+    return out
 
 
-def encode_ref(tokens, vocab):
-    return [vocab.get(t, vocab["<unk>"]) for t in tokens]
+def test_ex1_accepts_reference_and_exp_of_minus_abs(capsys):
+    ck.exercise_1(sigmoid_ref)
+
+    def via_abs(z):
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    ck.exercise_1(via_abs)
+    assert capsys.readouterr().out.count("correct") == 2
 
 
-def test_ex1_accepts_reference_and_course_lib(capsys):
-    ck.exercise_1(build_ref, encode_ref)
-    ck.exercise_1(lambda d, k: Vocab.build(d, min_freq=k).index, encode_ref)
-    assert "correct" in capsys.readouterr().out
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("wrong, message", [
+    (lambda z: 1 / (1 + np.exp(-z)), "overflowed"),                                      # the naive formula
+    (lambda z: np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z))), "np.where"),
+    (lambda z: sigmoid_ref(-z), "other class"),
+    (lambda z: 0.5 * (1 + np.tanh(z / 2)), "lose their digits"),
+    (lambda z: np.array([sigmoid_ref(z.ravel())]), "shape"),
+    (lambda z: z, "differs"),
+])
+def test_ex1_rejects(wrong, message):
+    rejects(ck.exercise_1, wrong, must=(message,))
 
 
-def test_ex1_rejects_off_by_specials():
-    def no_offset(docs, k):
-        words = [t for t, n in Counter(t for d in docs for t in d).most_common() if n >= k]
-        return {"<pad>": 0, "<unk>": 1, **{t: i for i, t in enumerate(words)}}
-    rejects(ck.exercise_1, no_offset, encode_ref, must=("share an id", "special"))
-
-    def no_specials(docs, k):
-        words = [t for t, n in Counter(t for d in docs for t in d).most_common() if n >= k]
-        return {t: i for i, t in enumerate(words)}
-    rejects(ck.exercise_1, no_specials, encode_ref, must=("<pad>",))
-
-    def gap(docs, k):
-        v = build_ref(docs, k)
-        return {t: (i + 1 if i >= 2 else i) for t, i in v.items()}
-    rejects(ck.exercise_1, gap, encode_ref, must=("without gaps",))
+def test_ex1_rejects_the_library_sigmoid():
+    rejects(ck.exercise_1, lambda z: expit(z), must=("calls scipy.special.expit",))   # a global name
+    rejects(ck.exercise_1, lambda z: scipy.special.expit(z), must=("calls scipy.special.expit",))
+    rejects(ck.exercise_1, lambda z: torch.sigmoid(torch.from_numpy(z)).numpy(), must=("calls torch.sigmoid",))
+    assert expit(0.0) == 0.5 and scipy.special.expit(0.0) == 0.5   # switched back on afterwards
 
 
-def test_ex1_rejects_min_freq_mistakes():
-    def strict(docs, k):
-        return build_ref(docs, k + 1)
-    rejects(ck.exercise_1, strict, encode_ref, must=(">=",))
-    rejects(ck.exercise_1, lambda d, k: build_ref(d, 1), encode_ref, must=("rare",))
-
-
-def test_ex1_rejects_bad_encoders():
-    rejects(ck.exercise_1, build_ref, lambda toks, v: [v.get(t, 0) for t in toks], must=("<pad>",))
-    rejects(ck.exercise_1, build_ref, lambda toks, v: [v[t] for t in toks if t in v],
-            must=("dropped",))
-    rejects(ck.exercise_1, build_ref, lambda toks, v: [v[t] for t in toks], must=("KeyError",))
-    rejects(ck.exercise_1, build_ref, lambda toks, v: [v.get(t, 1) - 2 for t in toks],
-            must=("2 too small",))
-
-
-# --- exercise 2: padding + lengths
-def pad_ref(seqs, pad_id):
-    T = max(map(len, seqs))
-    return [s + [pad_id] * (T - len(s)) for s in seqs], [len(s) for s in seqs]
+# --- exercise 2: a GRU by hand
+def gru_ref(x, gru):
+    return ck._gru_reference(x, gru)
 
 
 def test_ex2_accepts_reference(capsys):
-    ck.exercise_2(pad_ref)
-    ck.exercise_2(lambda s, p: pad_batch(s, p))
+    ck.exercise_2(gru_ref)
     assert "correct" in capsys.readouterr().out
 
 
-def test_ex2_rejects_left_padding():
-    def left(seqs, pad_id):
-        T = max(map(len, seqs))
-        return [[pad_id] * (T - len(s)) + s for s in seqs], [len(s) for s in seqs]
-    rejects(ck.exercise_2, left, must=("left",))
+@pytest.mark.parametrize("wrong, message", [
+    (lambda x, g: ck._gru_reference(x, g, order="zrn"), "order z, r, n"),
+    (lambda x, g: ck._gru_reference(x, g, swap_update=True), "wrong way round"),
+    (lambda x, g: ck._gru_reference(x, g, reset_before=True), "before the matrix product"),
+    (lambda x, g: ck._gru_reference(x, g, bias_outside=True), "outside the reset gate"),
+    (lambda x, g: ck._gru_reference(x, g)[-1], "one hidden state"),
+    (lambda x, g: g(x.unsqueeze(0))[0][0], "calls torch.nn.GRU.forward"),
+])
+def test_ex2_rejects(wrong, message):
+    rejects(ck.exercise_2, wrong, must=(message,))
 
 
-def test_ex2_rejects_wrong_lengths():
-    rejects(ck.exercise_2, lambda s, p: (pad_ref(s, p)[0], [max(map(len, s))] * len(s)),
-            must=("true lengths",))
-    rejects(ck.exercise_2, lambda s, p: (pad_ref(s, p)[0], [len(x) - 1 for x in s]),
-            must=("one too short",))
+def test_ex2_rejects_a_gru_cell_from_the_library():
+    def via_cell(x, gru):
+        cell = nn.GRUCell(gru.input_size, gru.hidden_size)
+        cell.load_state_dict({k[:-3]: v for k, v in gru.state_dict().items()})
+        h, out = torch.zeros(1, gru.hidden_size), []
+        for x_t in x:
+            h = cell(x_t.unsqueeze(0), h)
+            out.append(h[0])
+        return torch.stack(out)
+    rejects(ck.exercise_2, via_cell, must=("GRUCell.forward",))
+    assert nn.GRU(2, 2)(torch.zeros(1, 3, 2))[0].shape == (1, 3, 2)   # switched back on afterwards
 
 
-def test_ex2_rejects_other_mistakes():
-    rejects(ck.exercise_2, lambda s, p: (np.array(pad_ref(s, p)[0]).T, pad_ref(s, p)[1]),
-            must=("transposed",))
-    rejects(ck.exercise_2, lambda s, p: pad_ref(s, 0), must=("pads with 0",))
+# --- exercise 3: the forget-gate bias of every layer and direction
+def test_ex3_accepts_reference_and_any_split(capsys):
+    ck.exercise_3(ck._set_forget_bias_reference)
 
-    def fixed(seqs, pad_id):
-        return [s + [pad_id] * (10 - len(s)) for s in seqs], [len(s) for s in seqs]
-    rejects(ck.exercise_2, fixed, must=("longest",))
-    rejects(ck.exercise_2, lambda s, p: pad_ref(s, p)[0], must=("two things",))
-
-
-# --- exercise 3: bag of words
-def bow_ref(docs, vocab):
-    x = np.zeros((len(docs), len(vocab)))
-    for i, doc in enumerate(docs):
-        for t in doc:
-            x[i, vocab.get(t, vocab["<unk>"])] += 1
-    return x
+    def split(lstm, value):
+        H = lstm.hidden_size
+        with torch.no_grad():
+            for name, p in lstm.named_parameters():
+                if name.startswith("bias_ih"):
+                    hh = getattr(lstm, name.replace("bias_ih", "bias_hh"))
+                    p[H:2 * H] = value - hh[H:2 * H]
+        return lstm
+    ck.exercise_3(split)
+    assert capsys.readouterr().out.count("correct") == 2
 
 
-def test_ex3_accepts_reference(capsys):
-    ck.exercise_3(bow_ref)
-    ck.exercise_3(lambda docs, v: torch.tensor(bow_ref(docs, v)))
-    assert "correct" in capsys.readouterr().out
+def only_ih(lstm, value):
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                p[H:2 * H] = value
+    return lstm
 
 
-def test_ex3_rejects_presence_only_and_frequencies():
-    rejects(ck.exercise_3, lambda d, v: (bow_ref(d, v) > 0).astype(float), must=("how often",))
-    rejects(ck.exercise_3, lambda d, v: bow_ref(d, v) / np.array([len(x) for x in d])[:, None],
-            must=("divided by the document length",))
+def both(lstm, value):
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias"):
+                p[H:2 * H] = value
+    return lstm
 
 
-def test_ex3_rejects_shape_and_unknown_mistakes():
-    rejects(ck.exercise_3, lambda d, v: bow_ref(d, v).T, must=("transposed",))
-    rejects(ck.exercise_3, lambda d, v: bow_ref(d, v)[:, 2:], must=("columns",))
-
-    def skip_unknown(docs, vocab):
-        return bow_ref([[t for t in d if t in vocab] for d in docs], vocab)
-    rejects(ck.exercise_3, skip_unknown, must=("unknown tokens are not counted",))
-
-    def crash_unknown(docs, vocab):
-        x = np.zeros((len(docs), len(vocab)))
-        for i, doc in enumerate(docs):
-            for t in doc:
-                x[i, vocab[t]] += 1
-        return x
-    rejects(ck.exercise_3, crash_unknown, must=("KeyError",))
+def first_layer_only(lstm, value):
+    H = lstm.hidden_size
+    with torch.no_grad():
+        lstm.bias_ih_l0[H:2 * H] = value
+        lstm.bias_hh_l0[H:2 * H] = 0
+    return lstm
 
 
-# --- exercise 4: logistic prediction
-def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
+def input_gate(lstm, value):
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                p[:H] = value
+            elif name.startswith("bias_hh"):
+                p[:H] = 0
+    return lstm
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (only_ih, "SUM b_ih + b_hh"),
+    (both, "set both b_ih and b_hh"),
+    (first_layer_only, "per layer AND direction"),
+    (input_gate, "other gates' biases"),
+    (lambda lstm, value: None, "returned None"),
+])
+def test_ex3_rejects(wrong, message):
+    rejects(ck.exercise_3, wrong, must=(message,))
+
+
+# --- exercise 4: gradient clipping by the global norm
+def clip_ref(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g.mul_(max_norm / total)
+    return total
 
 
 def test_ex4_accepts_reference(capsys):
-    ck.exercise_4(lambda X, w, b: sigmoid(X @ w + b))
-    ck.exercise_4(lambda X, w, b: torch.sigmoid(torch.tensor(X) @ torch.tensor(w) + b))
-    assert "correct" in capsys.readouterr().out
+    ck.exercise_4(clip_ref)
+    ck.exercise_4(ck._clip_reference)
+    assert capsys.readouterr().out.count("correct") == 2
 
 
-def test_ex4_rejects_missing_sigmoid_and_wrong_class():
-    rejects(ck.exercise_4, lambda X, w, b: X @ w + b, must=("logits",))
-    rejects(ck.exercise_4, lambda X, w, b: sigmoid(-(X @ w + b)), must=("NEGATIVE",))
+def per_tensor(parameters, max_norm):
+    for p in parameters:
+        if p.grad is not None:
+            n = p.grad.norm()
+            if n > max_norm:
+                p.grad.mul_(max_norm / n)
+    return torch.sqrt(sum((p.grad ** 2).sum() for p in parameters if p.grad is not None))
 
 
-def test_ex4_rejects_other_mistakes():
-    rejects(ck.exercise_4, lambda X, w, b: sigmoid(X @ w), must=("bias",))
-    rejects(ck.exercise_4, lambda X, w, b: (X @ w + b > 0).astype(float), must=("hard 0/1",))
-    rejects(ck.exercise_4, lambda X, w, b: sigmoid(w @ X.T + b)[:, None], must=("shape",))
-    rejects(ck.exercise_4, lambda X, w, b: np.exp(X @ w + b) / np.exp(X @ w + b).sum(),
-            must=("softmax",))
+def by_value(parameters, max_norm):
+    total = torch.sqrt(sum((p.grad ** 2).sum() for p in parameters if p.grad is not None))
+    for p in parameters:
+        if p.grad is not None:
+            p.grad.clamp_(-max_norm, max_norm)
+    return total
 
 
-def test_unfinished_exercise_passes_the_placeholder_through():
-    def unfinished(sequences, pad_id):
-        raise NotImplementedError("Exercise: write this function")
+def always_rescale(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    for g in grads:
+        g.mul_(max_norm / total)
+    return total
 
-    with pytest.raises(NotImplementedError, match="Exercise"):
-        ck.exercise_2(unfinished)
+
+def norm_after(parameters, max_norm):
+    clip_ref(parameters, max_norm)
+    return torch.sqrt(sum((p.grad ** 2).sum() for p in parameters if p.grad is not None))
 
 
-def test_a_missing_return_is_named():
-    rejects(ck.exercise_4, lambda X, w, b: None, must=("returned None", "return"))
+def sum_of_norms(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = sum(g.norm() for g in grads)
+    if total > max_norm:
+        for g in grads:
+            g.mul_(max_norm / total)
+    return total
+
+
+def crashes_on_frozen(parameters, max_norm):
+    total = torch.sqrt(sum((p.grad ** 2).sum() for p in parameters))
+    return total
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (per_tensor, "each parameter's gradient separately"),
+    (by_value, "each gradient ELEMENT"),
+    (always_rescale, "only ever shrinks"),
+    (norm_after, "AFTER clipping"),
+    (sum_of_norms, "SUM of the parameters' norms"),
+    (crashes_on_frozen, ".grad None"),
+    (lambda params, max_norm: torch.nn.utils.clip_grad_norm_(params, max_norm), "calls torch.nn.utils.clip_grad_norm_"),
+])
+def test_ex4_rejects(wrong, message):
+    rejects(ck.exercise_4, wrong, must=(message,))
+
+
+def test_checks_pass_the_placeholder_through():
+    def unfinished(*args):
+        raise NotImplementedError("Exercise: write the body")
+
+    for check in (ck.exercise_1, ck.exercise_2, ck.exercise_3, ck.exercise_4):
+        with pytest.raises(NotImplementedError, match="Exercise"):
+            check(unfinished)

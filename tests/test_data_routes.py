@@ -21,6 +21,7 @@ import torch
 from httpserver import FileServer, closed_port_url, fast_downloads, http_server  # noqa: F401 (fixtures)
 from test_data_loaders import SENTIMENT_SPLIT_SHA256, split_digest
 
+from course_lib import config
 from course_lib.data import (
     DataUnavailable,
     bert_model,
@@ -276,6 +277,6 @@ def test_imdb_from_a_fake_archive(
 
 
 def test_imdb_needs_the_download(fast_downloads: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setenv(config.OFFLINE_ENV, "1")
     with pytest.raises(DataUnavailable, match="fetch imdb"):
         load_imdb()

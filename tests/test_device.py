@@ -4,12 +4,13 @@ import contextlib
 import pytest
 import torch
 
+from course_lib import config
 from course_lib import device as dev
 
 
 @pytest.fixture
 def no_override(monkeypatch):
-    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.delenv(config.DEVICE_ENV, raising=False)
     return monkeypatch
 
 
@@ -29,27 +30,27 @@ def test_preference_order(no_override, cuda, mps, expected):
 def test_override_by_env(no_override):
     _avail(no_override, cuda=True, count=2)
     for value, expected in [("cpu", "cpu"), ("auto", "cuda"), ("CUDA:1", "cuda:1")]:
-        no_override.setenv("COURSE_DEVICE", value)
+        no_override.setenv(config.DEVICE_ENV, value)
         assert str(dev.default_device()) == expected
 
 
 @pytest.mark.parametrize("value", ["gpu", "cuda:x", "cpu:0", "tpu"])
 def test_unknown_device_value_is_a_clear_error(no_override, value):
-    no_override.setenv("COURSE_DEVICE", value)
+    no_override.setenv(config.DEVICE_ENV, value)
     with pytest.raises(ValueError, match="is not a device.*auto, cpu, cuda"):
         dev.default_device()
 
 
 def test_requested_but_missing_devices(no_override):
     _avail(no_override, cuda=False, mps=False)
-    no_override.setenv("COURSE_DEVICE", "cuda")
+    no_override.setenv(config.DEVICE_ENV, "cuda")
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         dev.default_device()
-    no_override.setenv("COURSE_DEVICE", "mps")
+    no_override.setenv(config.DEVICE_ENV, "mps")
     with pytest.raises(RuntimeError, match="MPS"):
         dev.default_device()
     _avail(no_override, cuda=True, count=1)
-    no_override.setenv("COURSE_DEVICE", "cuda:3")
+    no_override.setenv(config.DEVICE_ENV, "cuda:3")
     with pytest.raises(RuntimeError, match="only 1 GPU"):
         dev.default_device()
 

@@ -1,7 +1,7 @@
 import pytest
 import torchvision.ops
 
-from course_lib import envcheck
+from course_lib import config, envcheck
 
 
 def test_all_library_rows_pass_in_the_course_environment():
@@ -33,9 +33,9 @@ def test_expected_torchvision_series():
 def test_missing_package_and_bad_mode(monkeypatch):
     row = envcheck.check_import("no-such-dist", "no_such_module_xyz")
     assert not row.ok and "ModuleNotFoundError" in row.detail and row.fix
-    monkeypatch.setenv("COURSE_MODE", "fast")
+    monkeypatch.setenv(config.MODE_ENV, "fast")
     assert not envcheck.check_mode().ok
-    monkeypatch.setenv("COURSE_DEVICE", "gpu")
+    monkeypatch.setenv(config.DEVICE_ENV, "gpu")
     assert not envcheck.check_device().ok
 
 

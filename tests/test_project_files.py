@@ -82,3 +82,51 @@ def test_colab_setup_never_installs_torch():
     names = [Requirement(r).name for r in module.colab_requirements()]
     assert "gensim" in names and "transformers" in names
     assert not {"torch", "torchvision", "numpy"} & set(names)
+
+
+def _benchmark_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmarks_table_has_peak_memory_and_the_course_total():
+    bench = _benchmark_module()
+    row = {"seconds": 90.0, "metrics": {"acc": 0.99}, "error": "", "machine": "m", "date": "2026-12-01"}
+    results = {"notebooks": {"01_a": {**row, "peak_rss_mb": 812}, "02_b": {**row, "seconds": 150.0},
+                             "03_c": {**row, "peak_rss_mb": 2300, "date": "2026-11-30"}}}
+    text = bench.render(results)
+    header = next(line for line in text.splitlines() if line.startswith("| notebook"))
+    assert header.split("|")[1:4] == [" notebook ", " wall time ", " peak memory "]
+    rows = {line.split("|")[1].strip(): line.split("|")[2:4] for line in text.splitlines()
+            if line.startswith("| 0") or line.startswith("| **whole")}
+    assert rows["01_a"] == [" 90 s ", " 812 MB "]
+    assert rows["02_b"] == [" 2.5 min ", " \u2013 "]                # not measured yet: a dash
+    assert rows["03_c"] == [" 90 s ", " 2.2 GB "]
+    total = next(v for k, v in rows.items() if k.startswith("**whole course (3 notebooks)"))
+    assert total == [" **5.5 min** ", " max 2.2 GB "]               # 90 + 150 + 90 s
+    assert "2026-11-30 to 2026-12-01" in text
+
+
+def test_benchmark_measures_the_peak_memory_of_child_processes():
+    bench = _benchmark_module()
+    code = "import time; x = bytearray(300 * 2**20); x[::4096] = b'1' * len(x[::4096]); time.sleep(1.5)"
+    with bench.PeakMemory(interval=0.05) as memory:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    assert memory.peak > 300 * 2**20                               # the child's 300 MB were seen
+
+
+def test_benchmark_only_rerenders_without_running(tmp_path, monkeypatch):
+    bench = _benchmark_module()
+    results = tmp_path / "results.json"
+    results.write_text('{"notebooks": {"01_a": {"seconds": 5, "metrics": {}, "error": "", '
+                       '"machine": "m", "date": "d"}}}')
+    monkeypatch.setattr(bench, "RESULTS", results)
+    monkeypatch.setattr(bench, "OUTPUT", tmp_path / "BENCHMARKS.md")
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["benchmark.py", "--render"])
+    assert bench.main() == 0
+    assert "| 01_a | 5 s | \u2013 |" in (tmp_path / "BENCHMARKS.md").read_text()

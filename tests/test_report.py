@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from course_lib import report
+from course_lib import config, report
 
 
 def test_record_prints_without_report_file(monkeypatch, capsys, tmp_path):
-    monkeypatch.delenv("COURSE_REPORT", raising=False)
+    monkeypatch.delenv(config.REPORT_ENV, raising=False)
     assert report.record("02_mlp", test_acc=0.98) == {"test_acc": 0.98}
     assert "02_mlp: test_acc=0.98" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
@@ -14,7 +14,7 @@ def test_record_prints_without_report_file(monkeypatch, capsys, tmp_path):
 
 def test_record_merges_into_json(monkeypatch, tmp_path):
     path = tmp_path / "out" / "report.json"
-    monkeypatch.setenv("COURSE_REPORT", str(path))
+    monkeypatch.setenv(config.REPORT_ENV, str(path))
     report.record("02_mlp", test_acc=0.98)
     report.record("02_mlp", val_acc=0.97)
     report.record("03_cnn", test_acc=0.993)

@@ -8,6 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from course_lib import config
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WITH_EXERCISES = [p for p in NOTEBOOKS
@@ -77,7 +79,7 @@ def test_student_copy_has_no_solution_code(path):
 
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=lambda p: p.stem)
 def test_student_copy_fails_only_at_the_checks(path, monkeypatch):
-    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setenv(config.MODE_ENV, "quick")
     _, student, pairs = _solution_pairs(path)
     NotebookClient(student, timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()

@@ -251,3 +251,113 @@ def test_live_plot_redraws_one_display(monkeypatch):
     hist = quiet_fit(small_model(), 3, live_plot=True)
     assert [kind for kind, _ in shown] == ["display", "update", "update"]
     assert len(hist) == 3
+
+
+def printed_epochs(out):
+    return [int(line.split()[1].split("/")[0]) for line in out.splitlines() if line.startswith("epoch ")]
+
+
+@pytest.mark.parametrize("epochs, expected", [
+    (3, [1, 2, 3]),
+    (10, list(range(1, 11))),
+    (30, [1, 4, 8, 12, 16, 20, 24, 28, 30]),
+])
+def test_log_prints_first_every_kth_and_last_epoch(capsys, epochs, expected):
+    seed_everything(0)
+    model = nn.Linear(2, 2)
+    data = [(torch.randn(8, 2), torch.randint(0, 2, (8,)))]
+    hist = train.fit(model, data, torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(),
+                     epochs, val_loader=data, progress=False)
+    out = capsys.readouterr().out
+    assert printed_epochs(out) == expected
+    assert len(out.splitlines()) <= 10
+    assert len(hist) == epochs                      # the history keeps every epoch
+    assert ("every 4th epoch" in out) == (epochs == 30)
+
+
+def test_log_every_override_and_early_stop_prints_the_last_epoch(capsys):
+    model = nn.Linear(2, 2)
+    data = [(torch.randn(8, 2), torch.randint(0, 2, (8,)))]
+    train.fit(model, data, torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), 7,
+              progress=False, log_every=3)
+    assert printed_epochs(capsys.readouterr().out) == [1, 3, 6, 7]
+    seed_everything(0)
+    model = small_model()
+    tl, vl = loaders()
+    hist = train.fit(model, tl, torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), 40,
+                     val_loader=vl, metrics={"acc": train.accuracy}, early_stopping=2,
+                     monitor="val_acc", progress=False)
+    out = capsys.readouterr().out
+    assert hist.stopped_early and printed_epochs(out)[-1] == len(hist)
+    assert "Early stopping" in out.splitlines()[-1]
+    with pytest.raises(ValueError, match="log_every"):
+        train.fit(model, tl, torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), 2,
+                  progress=False, log_every=0)
+
+
+def test_log_interval():
+    assert [train.log_interval(n) for n in (1, 10, 11, 30, 100, 1000)] == [1, 1, 2, 4, 13, 125]
+    for n in range(1, 300):
+        k = train.log_interval(n)
+        lines = {1, n} | set(range(k, n + 1, k))
+        assert len(lines) <= 10, (n, k)
+
+
+def notebook_bars(monkeypatch):
+    """Make fit use tqdm's notebook widget bars (as in JupyterLab) and keep the epochs bar."""
+    pytest.importorskip("ipywidgets")
+    import tqdm.auto
+    import tqdm.notebook
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
+    made = []
+    real = train._epoch_bar
+
+    def keep(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(train, "_epoch_bar", keep)
+    return made
+
+
+def test_early_stopped_notebook_bar_closes_as_finished(monkeypatch, capsys):
+    made = notebook_bars(monkeypatch)
+    seed_everything(0)
+    model = small_model()
+    tl, vl = loaders()
+    hist = train.fit(model, tl, torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), 40,
+                     val_loader=vl, metrics={"acc": train.accuracy}, early_stopping=2,
+                     monitor="val_acc", verbose=False)
+    assert hist.stopped_early and len(hist) < 40
+    (bar,) = made
+    _, progress, text = bar.container.children
+    shown = text.value.replace("\u2007", " ")            # tqdm pads the widget text with U+2007
+    assert progress.bar_style == "success"                     # green, not red 'danger'
+    assert progress.value == progress.max == len(hist)
+    assert f"{len(hist)}/{len(hist)}" in shown and "stopped early" in shown
+
+
+def test_failed_notebook_bar_stays_red(monkeypatch, capsys):
+    made = notebook_bars(monkeypatch)
+    model = nn.Linear(2, 2)
+    data = [(torch.randn(4, 2), torch.randint(0, 2, (4,)))]
+
+    def bad_loss(outputs, targets):
+        return (outputs * float("nan")).sum()
+
+    with pytest.raises(train.NonFiniteLossError):
+        train.fit(model, data, torch.optim.SGD(model.parameters(), 0.1), bad_loss, 3, verbose=False)
+    assert made[0].container.children[1].bar_style == "danger"
+
+
+def test_finished_notebook_bar_is_green(monkeypatch, capsys):
+    made = notebook_bars(monkeypatch)
+    model = nn.Linear(2, 2)
+    data = [(torch.randn(4, 2), torch.randint(0, 2, (4,)))]
+    train.fit(model, data, torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), 3,
+              verbose=False)
+    _, progress, text = made[0].container.children
+    shown = text.value.replace("\u2007", " ")
+    assert progress.bar_style == "success" and progress.value == 3 and "3/3" in shown
+    assert "train_loss" in shown                # the latest epoch's numbers on the bar

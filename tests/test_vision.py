@@ -1,8 +1,13 @@
-"""course_lib.vision: the MNIST CNN and its recipe (notebook 03 and the MNIST benchmark script)."""
+"""course_lib.vision: the MNIST benchmark's copy of notebook 03's CNN and recipe, kept equal to the notebook."""
 
+import ast
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
 from torch import nn
+from torchvision.transforms import v2
 
 from course_lib import vision
 
@@ -65,3 +70,76 @@ def test_one_cycle_schedule_warms_up_and_anneals():
     assert lrs.index(peak) < 10 and lrs[-2] < peak / 1000  # lrs[-2]: the rate of the last batch
     assert isinstance(optimizer, torch.optim.AdamW)
     assert optimizer.param_groups[0]["weight_decay"] == vision.WEIGHT_DECAY
+
+
+# ---------------------------------------------------------------- the library copy equals notebook 03
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_cnn_mnist.ipynb"
+RECIPE_NAMES = {"conv_block", "MnistCNN", "make_optimizer", "EPOCHS", "BATCH_SIZE", "MAX_LR", "WARMUP",
+                "WEIGHT_DECAY", "augment"}
+
+
+def _notebook_recipe():
+    """Execute the notebook's definitions of the model and the recipe (nothing else) and return them."""
+    wanted = []
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in RECIPE_NAMES:
+                wanted.append(node)
+            elif isinstance(node, ast.Assign):
+                targets = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+                if targets & RECIPE_NAMES:
+                    wanted.append(node)
+    namespace = {"torch": torch, "nn": nn, "v2": v2}
+    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(NOTEBOOK), "exec"), namespace)
+    missing = RECIPE_NAMES - set(namespace)
+    assert not missing, f"notebook 03 no longer defines {sorted(missing)}"
+    return namespace
+
+
+def test_library_model_equals_the_notebooks():
+    nb = _notebook_recipe()
+    for kwargs in ({}, {"channels": (8, 16)}, {"channels_last": False}):
+        torch.manual_seed(0)
+        ours = vision.MnistCNN(**kwargs)
+        torch.manual_seed(0)
+        theirs = nb["MnistCNN"](**kwargs)
+        assert repr(ours) == repr(theirs)
+        assert [(k, v.shape) for k, v in ours.state_dict().items()] == \
+               [(k, v.shape) for k, v in theirs.state_dict().items()]
+        for a, b in zip(ours.parameters(), theirs.parameters()):   # same seed, same initialisation
+            assert torch.equal(a, b)
+        assert ours.features[0][0].weight.is_contiguous(memory_format=torch.channels_last) == \
+               theirs.features[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+        x = torch.rand(4, 1, 28, 28)
+        ours.train(), theirs.train()
+        assert torch.allclose(ours(x), theirs(x))
+    assert sum(p.numel() for p in nb["MnistCNN"]().parameters()) == 29_178
+    assert repr(nb["conv_block"](3, 5)) == repr(vision.conv_block(3, 5))
+
+
+def test_library_recipe_equals_the_notebooks():
+    nb = _notebook_recipe()
+    for name in ("EPOCHS", "BATCH_SIZE", "MAX_LR", "WARMUP", "WEIGHT_DECAY"):
+        assert nb[name] == getattr(vision, name), name
+    assert repr(nb["augment"]) == repr(vision.augmentation())
+    schedules = []
+    for make in (vision.make_optimizer, nb["make_optimizer"]):
+        optimizer, scheduler = make(vision.MnistCNN(), steps_per_epoch=7, epochs=3)
+        lrs = []
+        for _ in range(21):
+            optimizer.step()
+            scheduler.step()
+            lrs.append(optimizer.param_groups[0]["lr"])
+        group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+        schedules.append((type(optimizer), type(scheduler), group, lrs))
+    assert schedules[0] == schedules[1]
+
+
+def test_the_notebook_builds_its_model_from_its_own_definitions():
+    source = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    for name in ("vision.MnistCNN", "vision.make_optimizer", "vision.EPOCHS", "vision.BATCH_SIZE",
+                 "vision.augmentation"):
+        assert name not in source, f"notebook 03 uses {name}: the lesson's model and recipe belong in the notebook"

@@ -7,7 +7,9 @@ prints a short "Correct" line or raises :class:`CheckFailed` whose message says 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,21 +108,99 @@ def describe(value: Any) -> str:
 CRASH_HINT = "run it on a small example of other shapes than the notebook's data and print the shapes"
 
 
+class ForbiddenCall(RuntimeError):
+    """Raised inside a student's function when it calls an operation the exercise replaces."""
+
+    def __init__(self, dotted: str) -> None:
+        super().__init__(f"{dotted} is switched off during this check")
+        self.dotted = dotted
+
+
+def _resolve(dotted: str) -> tuple[Any, str, Any]:
+    """``"torch.nn.functional.conv2d"`` -> (the owner object, the attribute name, its value)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:-1]:
+            owner = getattr(owner, attr)
+        return owner, parts[-1], getattr(owner, parts[-1])
+    raise ValueError(f"cannot resolve {dotted!r}: write it as module.attribute, e.g. torch.softmax")
+
+
+@contextlib.contextmanager
+def forbid(*dotted: str, namespaces: Sequence[dict[str, Any]] = ()) -> Iterator[None]:
+    """Switch operations off for the duration of the block: calling one raises :class:`ForbiddenCall`.
+
+    Each name is a dotted path (``"torch.nn.functional.conv2d"``, ``"torch.Tensor.softmax"``).
+    Names in ``namespaces`` (e.g. a student function's ``__globals__``) that are bound to the same
+    object -- ``from torch.nn.functional import conv2d`` -- are switched off too. Everything is
+    restored afterwards, also when the block raises.
+
+    >>> import math
+    >>> with forbid("math.sqrt"):
+    ...     try: math.sqrt(4.0)
+    ...     except ForbiddenCall as e: print(e)
+    math.sqrt is switched off during this check
+    >>> math.sqrt(4.0)
+    2.0
+    """
+    undo: list[tuple[Any, str, Any]] = []
+
+    def blocker(name: str) -> Callable[..., Any]:
+        def blocked(*args: Any, **kwargs: Any) -> Any:
+            raise ForbiddenCall(name)
+        return blocked
+
+    try:
+        for name in dotted:
+            owner, attr, original = _resolve(name)
+            undo.append((owner, attr, original))
+            setattr(owner, attr, blocker(name))
+            for ns in namespaces:
+                for key, value in list(ns.items()):
+                    if value is original:
+                        undo.append((ns, key, value))
+                        ns[key] = blocker(name)
+        yield
+    finally:
+        for owner, attr, original in reversed(undo):
+            if isinstance(owner, dict):
+                owner[attr] = original
+            else:
+                setattr(owner, attr, original)
+
+
 def call(fn: Callable[..., Any], *args: Any, name: str, hint: str = CRASH_HINT,
-         hints: Mapping[type[Exception], str] | None = None) -> Any:
+         hints: Mapping[type[Exception], str] | None = None,
+         forbidden: Sequence[str] = ()) -> Any:
     """Call a student's function; a crash or a missing ``return`` becomes a message naming the inputs.
 
     ``hints`` gives the hint for particular errors (e.g. ``{KeyError: "use vocab.get(...)"}``),
     ``hint`` the one for any other. An unfinished exercise (``raise NotImplementedError``, the
     student copies' placeholder) is re-raised as it is: its own message says what to do.
+    ``forbidden`` names the library operations a "by hand" exercise replaces (dotted paths, see
+    :func:`forbid`): they are switched off while ``fn`` runs, and using one fails the check.
 
     >>> call(lambda x: x + 1, 1, name="add_one")
     2
+    >>> import math
+    >>> try: call(lambda x: math.sqrt(x), 4.0, name="my_sqrt", forbidden=["math.sqrt"])
+    ... except CheckFailed as e: print(e)
+    my_sqrt calls math.sqrt, the operation this exercise asks you to write yourself.
+    Hint: the check runs your function with math.sqrt switched off; write it from the basic operations instead.
     """
     try:
-        result = fn(*args)
+        with forbid(*forbidden, namespaces=[getattr(fn, "__globals__", {})]):
+            result = fn(*args)
     except NotImplementedError:
         raise
+    except ForbiddenCall as exc:
+        fail(f"{name} calls {exc.dotted}, the operation this exercise asks you to write yourself.",
+             f"the check runs your function with {exc.dotted} switched off; "
+             "write it from the basic operations instead.")
     except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
         given = ", ".join(describe(a) for a in args)
         specific = [h for kind, h in (hints or {}).items() if isinstance(exc, kind)]

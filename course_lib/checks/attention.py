@@ -1,13 +1,15 @@
 """Checks for the exercises of notebook 06 (attention and the Transformer encoder).
 
 Each ``exercise_N`` takes the learner's function, runs it on fixed inputs and compares it with a
-reference; typical mistakes (missing sqrt(d_k), softmax over the wrong axis, a mask that hides the
-diagonal or looks into the future, a padding mask in the wrong convention, a rotation that goes
-the wrong way) get their own message.
+reference; typical mistakes (keys taken from the target in cross-attention, an unmasked or inverted
+padding mask, a missing sqrt(d_head), a mask that hides the diagonal or looks into the future,
+BatchNorm statistics instead of LayerNorm's, a rotation that goes the wrong way) get their own
+message. The "by hand" exercises run with the library operation they replace switched off.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,20 +19,6 @@ import torch
 from . import as_array, call, compare, fail, passed
 
 # ----------------------------------------------------------------------------- references
-
-
-def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    z = x - x.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _attention_np(Q: np.ndarray, K: np.ndarray, V: np.ndarray, scale: float | None = None,
-                  axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
-    d_k = Q.shape[-1]
-    scores = Q @ K.T / (np.sqrt(d_k) if scale is None else scale)
-    weights = _softmax(scores, axis=axis)
-    return weights @ V, weights
 
 
 def _local_causal_mask(n: int, window: int) -> np.ndarray:
@@ -61,57 +49,112 @@ def _pe_shift_matrix(k: int, d_model: int, pair_step: int = 2, transpose: bool =
 
 # ----------------------------------------------------------------------------- exercise 1
 
+_ATTENTION_LIBRARY = ("torch.nn.functional.scaled_dot_product_attention",
+                      "torch.nn.functional.multi_head_attention_forward",
+                      "torch.nn.MultiheadAttention.forward")
 
-def exercise_1(attention_numpy: Callable) -> None:
-    """Scaled dot-product attention in NumPy for one sequence: ``(output, weights)``.
 
-    >>> exercise_1(lambda Q, K, V: _attention_np(Q, K, V))
-    ✅ Exercise 1: correct. Each row of the weights sums to 1 and large scores do not overflow.
+def _cross_reference(target: torch.Tensor, source: torch.Tensor, lengths: torch.Tensor,
+                     mha: torch.nn.MultiheadAttention, *, kv_from: str = "source",
+                     mask: str = "padding", scale: bool = True, out_proj: bool = True,
+                     split: str = "heads") -> torch.Tensor:
+    """Cross-attention with ``mha``'s weights, written out, with switches for the usual mistakes."""
+    B, Lt, d = target.shape
+    h = mha.num_heads
+    dh = d // h
+    W_q, W_k, W_v = mha.in_proj_weight.chunk(3)
+    b_q, b_k, b_v = mha.in_proj_bias.chunk(3)
+    kv = source if kv_from == "source" else target
+    Lk = kv.shape[1]
+
+    def heads(x: torch.Tensor) -> torch.Tensor:
+        if split == "heads":
+            return x.view(B, x.shape[1], h, dh).transpose(1, 2)
+        return x.reshape(B, h, x.shape[1], dh)  # the classic bug: view without transpose
+
+    q = heads(target @ W_q.T + b_q)
+    k = heads(kv @ W_k.T + b_k)
+    v = heads(kv @ W_v.T + b_v)
+    scores = q @ k.transpose(-2, -1) / (math.sqrt(dh) if scale else 1.0)   # [B, h, Lt, Lk]
+    if mask != "none":
+        real = torch.arange(Lk)[None, :] < lengths[:, None]                   # [B, Lk]
+        allowed = real if mask == "padding" else ~real
+        scores = scores.masked_fill(~allowed[:, None, None, :], float("-inf"))
+    weights = torch.exp(scores - scores.amax(-1, keepdim=True))
+    weights = weights / weights.sum(-1, keepdim=True)
+    out = (weights @ v).transpose(1, 2).reshape(B, Lt, d)
+    return out @ mha.out_proj.weight.T + mha.out_proj.bias if out_proj else out
+
+
+def _cross_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.nn.MultiheadAttention]:
+    torch.manual_seed(4)
+    mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        mha.out_proj.bias.normal_()
+        mha.in_proj_bias.normal_()
+    target = torch.randn(2, 3, 8)                   # 2 sentences being written, 3 tokens each
+    source = torch.randn(2, 5, 8)                   # 2 source sentences, padded to 5 tokens
+    lengths = torch.tensor([5, 2])                  # the second source has 2 real tokens
+    source[1, 2:] = 100.0                           # its padding holds garbage: make it loud
+    return target, source, lengths, mha
+
+
+def exercise_1(cross_attention: Callable) -> None:
+    """Cross-attention by hand with an ``nn.MultiheadAttention``'s weights: queries from the
+    target, keys and values from the source, padded source tokens ignored. ``[B, Lt, d]``.
+
+    >>> exercise_1(_cross_reference)
+    ✅ Exercise 1: correct. Your cross-attention equals nn.MultiheadAttention(target, source, source, key_padding_mask=...) to 1e-5; the weights are 3 x 5 per head: one row per target token, one column per source token.
     """
-    rng = np.random.default_rng(6)
-    Q, K, V = rng.normal(size=(3, 8)), rng.normal(size=(5, 8)), rng.normal(size=(5, 4))
-    result = call(attention_numpy, Q, K, V, name="attention_numpy")
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail("attention_numpy should return two things: (output, weights).",
-             "end with `return weights @ V, weights`")
-    out, weights = as_array(result[0], "output"), as_array(result[1], "weights")
-    ref_out, ref_w = _attention_np(Q, K, V)
-    if weights.shape == ref_w.T.shape and weights.shape != ref_w.shape:
-        fail(f"weights have shape {weights.shape}; expected {ref_w.shape} = [n_queries, n_keys].",
-             "weights[i, j] says how much query i looks at key j: compute Q @ K.T, not K @ Q.T")
-    if weights.shape != ref_w.shape:
-        fail(f"weights have shape {weights.shape}; expected {ref_w.shape} = [n_queries, n_keys].",
-             "scores = Q @ K.T has one row per query and one column per key")
-    if np.all(np.isfinite(weights)):
-        if np.allclose(weights, _attention_np(Q, K, V, axis=0)[1], atol=1e-6):
-            fail("the softmax runs over the wrong axis: your weights sum to 1 down each column "
-                 "(over the queries), not along each row.",
-                 "every query distributes its attention over the keys: softmax with axis=-1 "
-                 "(and keepdims=True for the max and the sum)")
-        if np.allclose(weights, _attention_np(Q, K, V, scale=1.0)[1], atol=1e-6):
-            fail("the scores are not scaled: you computed softmax(Q K^T) without dividing by sqrt(d_k).",
-                 "divide the scores by np.sqrt(d_k), d_k = Q.shape[-1], before the softmax")
-        if np.allclose(weights, _attention_np(Q, K, V, scale=8.0)[1], atol=1e-6):
-            fail("the scores are divided by d_k instead of sqrt(d_k).",
-                 "the dot product of two random d_k-vectors has variance d_k, so its standard "
-                 "deviation is sqrt(d_k): divide by np.sqrt(d_k)")
-        if not np.allclose(weights.sum(axis=-1), 1.0, atol=1e-6):
-            fail("each row of the weights should sum to 1 (a probability distribution over the keys); "
-                 f"your row sums are {np.round(weights.sum(axis=-1), 4).tolist()}.",
-                 "softmax(x) = exp(x) / exp(x).sum(axis=-1, keepdims=True)")
-    compare(weights, ref_w, "weights", atol=1e-6,
-            hint="weights = softmax(Q @ K.T / sqrt(d_k)) along the last axis")
-    compare(out, ref_out, "output", atol=1e-6, hint="output = weights @ V")
-    # numerical stability: scores of size ~1000 overflow a naive exp()
-    big = call(attention_numpy, Q * 1000.0, K, V, name="attention_numpy")
-    big_w = as_array(big[1], "weights")
-    if not np.all(np.isfinite(big_w)):
-        fail("with large scores (Q multiplied by 1000) your weights contain NaN or inf: "
-             "np.exp overflows.",
-             "subtract each row's maximum before np.exp: softmax(x) = softmax(x - x.max(axis=-1, "
-             "keepdims=True)), the result is the same but exp never sees a big number")
-    compare(big_w, _attention_np(Q * 1000.0, K, V)[1], "weights for large scores", atol=1e-6)
-    passed("Exercise 1", "Each row of the weights sums to 1 and large scores do not overflow.")
+    target, source, lengths, mha = _cross_inputs()
+    with torch.no_grad():
+        expected, _ = mha(target, source, source, need_weights=False,
+                          key_padding_mask=torch.arange(5)[None, :] >= lengths[:, None])
+        answer = call(cross_attention, target.clone(), source.clone(), lengths.clone(), mha,
+                      name="cross_attention",
+                      hint="target [B, Lt, d], source [B, Ls, d], source_lengths [B], mha; "
+                           "print the shapes of q, k, v and the scores",
+                      forbidden=_ATTENTION_LIBRARY)
+    got = as_array(answer, "cross_attention(...)")
+    exp = expected.numpy()
+    if got.shape == (2, 5, 8):
+        fail("the result has one row per SOURCE token, shape (2, 5, 8); cross-attention gives one "
+             "output per TARGET token, (2, 3, 8): the queries come from the target.",
+             "q = target @ W_q.T + b_q; k and v from the source")
+    if got.shape != exp.shape:
+        fail(f"the result has shape {got.shape}; expected {exp.shape} = [batch, target length, d_model].",
+             "split into heads [B, h, L, d_head], attend, merge back to [B, Lt, d_model], then out_proj")
+    if np.any(np.isnan(got)):
+        fail("the result contains NaN: some query has every key blocked, so its softmax is 0/0. "
+             "Is the mask inverted (True = padding where your code expects True = may attend)?",
+             "allow key j of sequence b when j < source_lengths[b]")
+    with torch.no_grad():
+        mistakes = {
+            "the keys and values come from the target: that is self-attention. In cross-attention "
+            "the target asks (queries) and the source answers (keys and values)":
+                dict(kv_from="target"),
+            "the padded source tokens are not masked: the second source has 2 real tokens and 3 "
+            "padding positions full of garbage, and your output depends on them": dict(mask="none"),
+            "the mask is inverted: the queries attend only to the padding":
+                dict(mask="inverted"),
+            "the scores are not divided by sqrt(d_head)": dict(scale=False),
+            "the output projection mha.out_proj is missing": dict(out_proj=False),
+            "the heads are split with a plain reshape to [B, h, L, d_head]; that mixes tokens "
+            "across heads": dict(split="reshape"),
+        }
+        for message, switches in mistakes.items():
+            wrong = _cross_reference(target, source, lengths, mha, **switches).numpy()
+            if np.allclose(got, wrong, atol=1e-4) and not np.allclose(got, exp, atol=1e-4):
+                fail(f"{message}.",
+                     "per head: softmax((target W_q)(source W_k)^T / sqrt(d_head) with padded "
+                     "keys at -inf) (source W_v); concatenate the heads; apply out_proj")
+    compare(got, exp, "cross_attention(...)", atol=1e-5,
+            hint="W_q, W_k, W_v = mha.in_proj_weight.chunk(3) (and the same for in_proj_bias); "
+                 "d_head = d_model / mha.num_heads; split heads with view(B, L, h, d_head)."
+                 "transpose(1, 2)")
+    passed("Exercise 1", "Your cross-attention equals nn.MultiheadAttention(target, source, source, "
+                         "key_padding_mask=...) to 1e-5; the weights are 3 x 5 per head: one row per "
+                         "target token, one column per source token.")
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -174,65 +217,70 @@ def exercise_2(local_causal_mask: Callable) -> None:
 
 # ----------------------------------------------------------------------------- exercise 3
 
+_LAYER_NORM_LIBRARY = ("torch.nn.functional.layer_norm", "torch.layer_norm",
+                       "torch.nn.LayerNorm.forward")
 
-def _key_padding_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    return torch.arange(max_len)[None, :] >= lengths[:, None]
+
+def _layer_norm_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                          eps: float = 1e-5, dims: tuple[int, ...] = (-1,), unbiased: bool = False,
+                          eps_outside: bool = False, affine: bool = True) -> torch.Tensor:
+    mean = x.mean(dim=dims, keepdim=True)
+    var = x.var(dim=dims, keepdim=True, unbiased=unbiased)
+    y = (x - mean) / (var.sqrt() + eps if eps_outside else torch.sqrt(var + eps))
+    return y * weight + bias if affine else y
 
 
-def exercise_3(key_padding_mask: Callable) -> None:
-    """A ``key_padding_mask`` in ``nn.MultiheadAttention``'s convention (True = padding, ignore).
+def _layer_norm_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(9)
+    x = 3.0 + 2.0 * torch.randn(2, 4, 6, generator=g)      # [batch, tokens, d_model]
+    x[0, 1] = 0.7 + 1e-3 * torch.randn(6, generator=g)      # a token with tiny variance: eps matters
+    x[1, 3] = 4.2                                           # a constant token: variance 0
+    weight = 1.0 + 0.5 * torch.randn(6, generator=g)
+    bias = 0.3 * torch.randn(6, generator=g)
+    return x.double(), weight.double(), bias.double()   # float64: the tiny variance stays exact
 
-    >>> exercise_3(_key_padding_mask)
-    ✅ Exercise 3: correct. With your mask nn.MultiheadAttention ignores the padding: changing the padded tokens changes no real token's output.
+
+def exercise_3(layer_norm: Callable) -> None:
+    """LayerNorm by hand: normalise each token over its features (biased variance, eps inside
+    the square root), then scale and shift. ``layer_norm(x, weight, bias, eps)``.
+
+    >>> exercise_3(_layer_norm_reference)
+    ✅ Exercise 3: correct. Each token is normalised over its own 6 features, so its result does not depend on the other tokens in the batch (unlike BatchNorm).
     """
-    for lengths, max_len in ((torch.tensor([5, 3, 1, 6]), 6), (torch.tensor([2]), 4)):
-        where = f"(lengths={lengths.tolist()}, max_len={max_len})"
-        mask = call(key_padding_mask, lengths.clone(), max_len, name="key_padding_mask")
-        if not isinstance(mask, torch.Tensor):
-            fail(f"key_padding_mask returned a {type(mask).__name__}; nn.MultiheadAttention needs a "
-                 "torch tensor.", "build it with torch operations, e.g. a comparison of torch.arange(...)")
-        ref = _key_padding_mask(lengths, max_len)
-        if tuple(mask.shape) == (max_len, len(lengths)) and mask.shape != ref.shape:
-            fail(f"the mask has shape {tuple(mask.shape)} = [length, batch]; nn.MultiheadAttention wants "
-                 f"[batch, length] = {tuple(ref.shape)}.", "one row per sequence in the batch")
-        if mask.shape != ref.shape:
-            fail(f"the mask has shape {tuple(mask.shape)} {where}; expected {tuple(ref.shape)} = "
-                 "[batch, max_len].", "compare torch.arange(max_len)[None, :] with lengths[:, None]")
-        if mask.dtype != torch.bool:
-            fail(f"the mask has dtype {mask.dtype}; it must be torch.bool. nn.MultiheadAttention "
-                 "ADDS a float mask to the scores (0/1 would barely change anything) instead of "
-                 "blocking positions.", "return the comparison itself (a bool tensor), or .bool() it")
-        if torch.equal(mask, ref):
-            continue
-        if torch.equal(mask, ~ref):
-            fail(f"True and False are swapped {where}: this is the convention of "
-                 "F.scaled_dot_product_attention (True = attend). nn.MultiheadAttention's "
-                 "key_padding_mask uses the opposite: True = padding, ignore this key.",
-                 "mark positions j >= length with True")
-        for off in (1, -1):
-            if torch.equal(mask, _key_padding_mask(lengths + off, max_len)):
-                fail(f"off by one {where}: " + ("the first padding position is treated as a real "
-                     "token." if off == 1 else "the last real token is masked as padding.")
-                     + " Positions 0 .. length-1 are real.", "padding is j >= length (not > or >= length-1)")
-        bad = torch.nonzero(mask != ref)[0].tolist()
-        fail(f"the mask is wrong {where}, e.g. sequence {bad[0]}, position {bad[1]}: you have "
-             f"{bool(mask[bad[0], bad[1]])}, expected {bool(ref[bad[0], bad[1]])}.",
-             "True exactly at the padding positions j >= lengths[b]")
-    # the functional test: with the mask, padding content must not change the real tokens' outputs
-    torch.manual_seed(0)
-    mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
-    lengths = torch.tensor([5, 3, 1, 6])
-    x = torch.randn(4, 6, 8)
-    x2 = x.clone()
-    x2[_key_padding_mask(lengths, 6)] = 100.0
-    mask = key_padding_mask(lengths, 6)
-    with torch.no_grad():
-        a, _ = mha(x, x, x, key_padding_mask=mask)
-        b, _ = mha(x2, x2, x2, key_padding_mask=mask)
-    real = ~_key_padding_mask(lengths, 6)
-    compare(b[real], a[real], "outputs of the real tokens after changing the padding", atol=1e-4)
-    passed("Exercise 3", "With your mask nn.MultiheadAttention ignores the padding: changing the "
-                         "padded tokens changes no real token's output.")
+    x, weight, bias = _layer_norm_inputs()
+    eps = 1e-5
+    expected = torch.nn.functional.layer_norm(x, (6,), weight, bias, eps)
+    answer = call(layer_norm, x.clone(), weight.clone(), bias.clone(), eps, name="layer_norm",
+                  hint="x is [batch, tokens, d_model]; weight and bias are [d_model]",
+                  forbidden=_LAYER_NORM_LIBRARY)
+    got = as_array(answer, "layer_norm(x, weight, bias, eps)")
+    if got.shape != tuple(x.shape):
+        fail(f"the result has shape {got.shape}; expected {tuple(x.shape)}, the shape of x.",
+             "keep the reduced dimension: mean(dim=-1, keepdim=True)")
+    if np.any(~np.isfinite(got)):
+        fail("the result contains NaN or inf: token 4 of sentence 2 is constant (variance 0), and "
+             "0 / sqrt(0) is NaN.", "add eps inside the square root: sqrt(var + eps)")
+    mistakes = {
+        "the statistics are taken over the batch and the tokens for each feature: that is "
+        "BatchNorm. LayerNorm normalises each token over its own features": dict(dims=(0, 1)),
+        "the statistics are taken over the tokens of each sentence, not over each token's "
+        "features": dict(dims=(1,)),
+        "the variance is the unbiased one (divided by d - 1); LayerNorm divides by d":
+            dict(unbiased=True),
+        "eps is added to the standard deviation; LayerNorm adds it to the variance, inside the "
+        "square root (token 2 of sentence 1 has a tiny variance, and there it matters)":
+            dict(eps_outside=True),
+        "the learned scale and shift (weight and bias) are missing": dict(affine=False),
+    }
+    for message, switches in mistakes.items():
+        wrong = _layer_norm_reference(x, weight, bias, eps, **switches).numpy()
+        if np.allclose(got, wrong, atol=1e-4) and not np.allclose(got, expected.numpy(), atol=1e-4):
+            fail(f"{message}.", "y = (x - mean) / sqrt(var + eps) * weight + bias, with mean and "
+                                "the biased var over the last dimension (keepdim=True)")
+    compare(got, expected.numpy(), "layer_norm(x, weight, bias, eps)", atol=1e-5,
+            hint="y = (x - mean) / sqrt(var + eps) * weight + bias over the last dimension")
+    passed("Exercise 3", "Each token is normalised over its own 6 features, so its result does not "
+                         "depend on the other tokens in the batch (unlike BatchNorm).")
 
 
 # ----------------------------------------------------------------------------- exercise 4

@@ -1,8 +1,9 @@
 """Checks for the exercises of notebook 07 (BERT fine-tuning).
 
-Typical mistakes get their own message: an attention mask that counts padding or hard-codes the
-pad id 0, max pooling that lets the padding win, a warm-up schedule without decay (or that
-decays over the wrong number of steps), an F1 score of the wrong class.
+Typical mistakes get their own message: WordPiece that takes the shortest piece, forgets the
+``##`` of continuation pieces or keeps part of an unknown word, max pooling that lets the padding
+win, a warm-up schedule without decay (or that decays over the wrong number of steps), an F1 score
+of the wrong class. The library function an exercise replaces is switched off while it runs.
 """
 
 from __future__ import annotations
@@ -14,54 +15,88 @@ import torch
 
 from . import as_array, as_number, call, compare, fail, passed
 
-# BERT-style batch (pad id 0, [CLS] = 101, [SEP] = 102) and a RoBERTa-style one (<s> = 0,
-# </s> = 2, pad id 1): ids != 0 is right for the first and wrong for the second.
-_BERT_IDS = torch.tensor([[101, 7592, 2088, 102, 0, 0],
-                          [101, 2023, 102, 0, 0, 0],
-                          [101, 1045, 2293, 2023, 3185, 102]])
-_ROBERTA_IDS = torch.tensor([[0, 31414, 232, 2, 1, 1, 1],
-                             [0, 713, 1569, 16, 2420, 328, 2],
-                             [0, 2, 1, 1, 1, 1, 1]])
+# A small WordPiece vocabulary: whole words, word-initial pieces and "##" continuation pieces.
+_WP_VOCAB = frozenset({
+    "[UNK]", "un", "fun", "f", "##fun", "##ny", "##n", "##y", "##u", "##f", "ny", "play", "##play",
+    "##ing", "##s", "##i", "##ng", "movie", "##movie", "mov", "##ie", "##v", "##o", "##m",
+})
+_WP_WORDS = ("unfunny", "funny", "playing", "plays", "movie", "movies", "unplayful", "fun")
 
 
-def _reference_mask(ids: torch.Tensor, pad_id: int) -> np.ndarray:
-    return (ids != pad_id).long().numpy()
+def _wordpiece(word: str, vocab: frozenset[str] | set[str], unk: str = "[UNK]") -> list[str]:
+    """BERT's WordPiece for one word: greedy longest match first, from the left."""
+    pieces, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+            end -= 1
+        else:
+            return [unk]
+        pieces.append(piece)
+        start = end
+    return pieces
 
 
-def exercise_1(attention_mask_from_ids: Callable) -> None:
-    """Build the attention mask (1 = real token, 0 = padding) from padded input ids.
+def _wordpiece_shortest(word: str, vocab: frozenset[str]) -> list[str]:
+    pieces, start = [], 0
+    while start < len(word):
+        for end in range(start + 1, len(word) + 1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+        else:
+            return ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
 
-    >>> exercise_1(lambda ids, pad_id: (ids != pad_id).long())
-    ✅ Exercise 1: correct. Real tokens per sentence: [4, 3, 6] (BERT) and [4, 7, 2] (RoBERTa, pad id 1).
+
+def exercise_1(wordpiece: Callable) -> None:
+    """WordPiece by hand: split one word into the longest vocabulary pieces from the left
+    (continuations start with ``##``); a word that cannot be split becomes ``["[UNK]"]``.
+
+    >>> exercise_1(_wordpiece)
+    ✅ Exercise 1: correct. unfunny -> un ##fun ##ny; unplayful -> [UNK] (no piece "##l" for its last letter).
     """
-    counts = []
-    for ids, pad_id, name in ((_BERT_IDS, 0, "BERT"), (_ROBERTA_IDS, 1, "RoBERTa")):
-        mask = as_array(call(attention_mask_from_ids, ids.clone(), pad_id,
-                              name="attention_mask_from_ids"), "your mask")
-        ref = _reference_mask(ids, pad_id)
-        if mask.shape != ref.shape:
-            fail(f"the mask for the {name} batch has shape {mask.shape}; expected {ref.shape} "
-                 "(one number per token, same shape as input_ids).",
-                 "compare input_ids with pad_id element by element; do not sum")
-        if np.array_equal(mask, ref):
-            counts.append(ref.sum(axis=1).tolist())
+    got_all = {}
+    for word in _WP_WORDS:
+        expected = _wordpiece(word, _WP_VOCAB)
+        answer = call(wordpiece, word, set(_WP_VOCAB), name="wordpiece",
+                      hint="it receives one word (a string) and the vocabulary (a set of strings)",
+                      forbidden=("tokenizers.models.WordPiece",))
+        if isinstance(answer, str) or not all(isinstance(p, str) for p in answer):
+            fail(f"wordpiece({word!r}, vocab) returned {answer!r}; expected a list of strings such "
+                 f"as {expected}.", "collect the pieces in a list and return it")
+        got = list(answer)
+        got_all[word] = got
+        if got == expected:
             continue
-        if np.all(mask == 1):
-            fail(f"your mask is all ones for the {name} batch: it counts the padding as real tokens "
-                 f"(lengths {mask.sum(axis=1).astype(int).tolist()} instead of "
-                 f"{ref.sum(axis=1).tolist()}).",
-                 "padding positions hold pad_id; they must get 0")
-        if np.array_equal(mask, 1 - ref):
-            fail(f"your mask is inverted for the {name} batch: 1 on padding, 0 on real tokens.",
-                 "the convention is 1 = attend to this token, 0 = padding: use ids != pad_id")
-        if pad_id != 0 and np.array_equal(mask, _reference_mask(ids, 0)):
-            fail("your mask ignores the pad_id argument and treats id 0 as padding. That happens to "
-                 "work for BERT, but in RoBERTa id 0 is the start token <s> and padding is id 1.",
-                 "compare with pad_id (tokenizer.pad_token_id), never a hard-coded 0")
-        fail(f"your mask for the {name} batch differs from the expected one:\n{mask.astype(int)}\n"
-             f"expected\n{ref}", "mask = (input_ids != pad_id) as 0/1 integers")
-    passed("Exercise 1", f"Real tokens per sentence: {counts[0]} (BERT) and {counts[1]} "
-                         "(RoBERTa, pad id 1).")
+        where = f"wordpiece({word!r}) gave {got}; expected {expected}"
+        if expected == ["[UNK]"] and "[UNK]" in got:
+            fail(f"{where}. When some part of a word matches no piece, BERT's WordPiece gives up on "
+                 "the WHOLE word: it becomes a single [UNK], not the pieces found so far plus [UNK].",
+                 "return ['[UNK]'] as soon as no piece matches")
+        if got == _wordpiece_shortest(word, _WP_VOCAB):
+            fail(f"{where}: you take the SHORTEST matching piece; WordPiece takes the longest one "
+                 "first (greedy longest match).", "start with the whole rest of the word and "
+                                                  "drop one character at a time until it is in the vocabulary")
+        if got and got[0].startswith("##"):
+            fail(f"{where}: the first piece of a word has no '##'; only continuation pieces do.",
+                 "add '##' only when start > 0")
+        if any(not p.startswith("##") for p in got[1:]):
+            fail(f"{where}: the pieces after the first must be looked up WITH the '##' prefix "
+                 "(a continuation piece is a different vocabulary entry from the same letters at "
+                 "the start of a word).", "piece = '##' + word[start:end] when start > 0")
+        if "".join(p.removeprefix("##") for p in got) == word and any(p not in _WP_VOCAB for p in got):
+            missing = [p for p in got if p not in _WP_VOCAB]
+            fail(f"{where}: {missing} are not in the vocabulary.", "only return pieces that are in vocab")
+        fail(f"{where}.", "greedy longest match from the left: the longest vocab piece that starts "
+                          "the rest of the word (with '##' after the first), then continue after it")
+    passed("Exercise 1", f"unfunny -> {' '.join(got_all['unfunny'])}; unplayful -> "
+                         f"{' '.join(got_all['unplayful'])} (no piece \"##l\" for its last letter).")
 
 
 def _pool_inputs() -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,6 +153,10 @@ def _hf_linear(step: int, base_lr: float, warmup: int, total: int) -> float:
     return base_lr * max(0.0, (total - step) / max(1, total - warmup))
 
 
+_SCHEDULE_LIBRARY = ("transformers.get_linear_schedule_with_warmup",
+                     "transformers.optimization.get_linear_schedule_with_warmup")
+
+
 def exercise_3(warmup_linear_lr: Callable) -> None:
     """Learning rate at step ``t`` of linear warm-up then linear decay to 0 (Hugging Face's
     ``get_linear_schedule_with_warmup``).
@@ -129,7 +168,8 @@ def exercise_3(warmup_linear_lr: Callable) -> None:
     steps = list(range(0, total + 6))
     got = []
     for t in steps:
-        value = call(warmup_linear_lr, t, base, warmup, total, name="warmup_linear_lr")
+        value = call(warmup_linear_lr, t, base, warmup, total, name="warmup_linear_lr",
+                     forbidden=_SCHEDULE_LIBRARY)
         got.append(as_number(value, f"the lr at step {t}"))
     got_a = np.array(got)
     ref = np.array([_hf_linear(t, base, warmup, total) for t in steps])
@@ -170,6 +210,11 @@ def _f1(pred: np.ndarray, y: np.ndarray, positive: int = 1) -> float:
     return float(2 * tp / (2 * tp + fp + fn))
 
 
+_F1_LIBRARY = ("sklearn.metrics.f1_score", "sklearn.metrics.fbeta_score",
+               "sklearn.metrics.precision_recall_fscore_support", "sklearn.metrics.precision_score",
+               "sklearn.metrics.recall_score")
+
+
 def exercise_4(f1_positive: Callable) -> None:
     """F1 score of the positive class (label 1) from predicted and true labels.
 
@@ -179,7 +224,8 @@ def exercise_4(f1_positive: Callable) -> None:
     pred = np.array([1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0])
     true = np.array([1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1])
     tp, fp, fn = 5, 2, 3
-    value = call(f1_positive, pred.copy(), true.copy(), name="f1_positive")
+    value = call(f1_positive, pred.copy(), true.copy(), name="f1_positive",
+                 forbidden=_F1_LIBRARY)
     got = as_number(value, "your F1")
     ref = _f1(pred, true)
     if np.isclose(got, ref, atol=1e-9):

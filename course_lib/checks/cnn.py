@@ -1,165 +1,188 @@
 """Checks for the exercises of notebook 03 (convolutional networks on MNIST).
 
-Every check calls the student's function on its own freshly generated inputs (not the notebook's
-data), so an answer that only reproduces the notebook's numbers does not pass.
+The exercises go beyond the notebook's code: the receptive field of a stack of layers, a
+convolution with stride and padding, max-pooling and BatchNorm (train and eval mode) written by
+hand -- the library operations they replace are switched off while the student's function runs.
+Every check calls the student's function on its own freshly generated inputs.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import as_array, as_number, call, close, compare, fail, passed
 
-
 # --------------------------------------------------------------------------------------------
-# Exercise 1: the output-size formula
+# Exercise 1: the receptive field of a stack of layers
 # --------------------------------------------------------------------------------------------
 
-_SIZE_CASES = ((28, 3, 0, 1), (28, 3, 1, 1), (28, 5, 2, 2), (7, 3, 0, 2), (32, 4, 1, 3),
-               (10, 3, 1, 2), (13, 2, 0, 2), (5, 5, 0, 1))
+_RF_CASES: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((3, 1),),
+    ((3, 1), (3, 1)),
+    ((3, 1), (3, 1), (3, 1)),
+    ((5, 1), (2, 2), (5, 1), (2, 2)),             # LeNet-like
+    ((7, 2), (3, 2), (3, 1), (3, 1)),             # a ResNet-like stem
+    ((3, 2), (3, 2), (3, 2)),
+    ((1, 1), (3, 1)),
+)
+_MNIST_CNN = ((3, 1), (2, 2), (3, 1), (2, 2), (3, 1), (2, 2))  # notebook 03: conv, pool x 3
 
 
-def exercise_1(conv_output_size: Callable[[int, int, int, int], Any]) -> None:
-    """Check ``conv_output_size(n, kernel_size, padding, stride)``: the output width of a
-    convolution (or pooling) over an input of width ``n``.
+def _receptive_field(layers: Sequence[tuple[int, int]]) -> int:
+    size, jump = 1, 1
+    for k, s in layers:
+        size += (k - 1) * jump
+        jump *= s
+    return size
 
-    >>> exercise_1(lambda n, k, p, s: (n + 2 * p - k) // s + 1)
-    ✅ Exercise 1 (conv_output_size): correct.
+
+def _rf_own_stride(layers: Sequence[tuple[int, int]]) -> int:
+    size, jump = 1, 1
+    for k, s in layers:
+        jump *= s
+        size += (k - 1) * jump
+    return size
+
+
+def exercise_1(receptive_field: Callable[[list[tuple[int, int]]], Any]) -> None:
+    """Check ``receptive_field(layers)``: the width of the input region one output unit of the last
+    layer sees, for ``layers`` a list of ``(kernel_size, stride)`` pairs (convolutions and
+    poolings alike, first layer first).
+
+    >>> def receptive_field(layers):
+    ...     size, jump = 1, 1
+    ...     for k, s in layers:
+    ...         size, jump = size + (k - 1) * jump, jump * s
+    ...     return size
+    >>> exercise_1(receptive_field)
+    ✅ Exercise 1 (receptive_field): correct. The CNN of this notebook: one unit after block 3 sees 22×22 of the 28×28 pixels.
     """
     wrong = {
-        "padding is missing: it adds p pixels on BOTH sides, so the input grows by 2p":
-            lambda n, k, p, s: (n - k) // s + 1,
-        "the padding is counted once; it is added on both sides (2p)":
-            lambda n, k, p, s: (n + p - k) // s + 1,
-        "the stride is missing: the window jumps s pixels, so divide by s":
-            lambda n, k, p, s: n + 2 * p - k + 1,
-        "the +1 is missing: the first window position counts too":
-            lambda n, k, p, s: (n + 2 * p - k) // s,
-        "the +1 is inside the division; it belongs after it":
-            lambda n, k, p, s: (n + 2 * p - k + 1) // s,
-        "you rounded up; a window that would stick out past the (padded) border is dropped, so round down":
-            lambda n, k, p, s: math.ceil((n + 2 * p - k) / s) + 1,
+        "you added the kernel sizes; two stacked 3x3 layers see 5 pixels, not 6 (they overlap)":
+            lambda layers: sum(k for k, _ in layers),
+        "the strides are missing: after a stride-2 layer (or a 2x2 pooling) one step of the next "
+        "layer moves 2 input pixels, so its kernel adds (k - 1) * 2":
+            lambda layers: 1 + sum(k - 1 for k, _ in layers),
+        "a layer's own stride does not widen what it sees; only the strides of the layers BEFORE it "
+        "do (update the jump after adding the layer's (k - 1) * jump)": _rf_own_stride,
+        "you multiplied the kernel sizes": lambda layers: int(np.prod([k for k, _ in layers])),
     }
     answers = []
-    for n, k, p, s in _SIZE_CASES:
-        got = as_number(call(conv_output_size, n, k, p, s, name="conv_output_size"),
-                      f"conv_output_size({n}, {k}, {p}, {s})")
-        if got != int(got):
-            fail(f"conv_output_size({n}, {k}, {p}, {s}) = {got}, not a whole number of pixels.",
-                 "use integer (floor) division: (n + 2 * p - k) // s + 1")
-        answers.append(int(got))
-    expected = [(n + 2 * p - k) // s + 1 for n, k, p, s in _SIZE_CASES]
+    for layers in _RF_CASES:
+        got = as_number(call(receptive_field, [tuple(l) for l in layers], name="receptive_field"),
+                        f"receptive_field({list(layers)})")
+        answers.append(got)
+    expected = [_receptive_field(layers) for layers in _RF_CASES]
     if answers != expected:
-        for problem, formula in wrong.items():
-            if answers == [formula(*case) for case in _SIZE_CASES]:
-                fail(f"{problem}.", "out = floor((n + 2p - k) / s) + 1")
+        for message, formula in wrong.items():
+            if answers == [formula(layers) for layers in _RF_CASES]:
+                fail(f"receptive_field: {message}.",
+                     "keep two numbers while walking through the layers: the size seen so far and the "
+                     "jump (input pixels between neighbouring units); size += (k - 1) * jump, then jump *= s")
         i = next(i for i, (a, e) in enumerate(zip(answers, expected)) if a != e)
-        n, k, p, s = _SIZE_CASES[i]
-        fail(f"conv_output_size({n}, {k}, {p}, {s}) = {answers[i]}; expected {expected[i]}.",
-             "out = floor((n + 2p - k) / s) + 1; draw a 1-D example with 7 pixels on paper")
-    passed("Exercise 1 (conv_output_size)")
+        fail(f"receptive_field({list(_RF_CASES[i])}) = {answers[i]:g}; expected {expected[i]}.",
+             "draw it in 1-D: which input pixels can change one output pixel of each layer?")
+    rf = _receptive_field(_MNIST_CNN)
+    passed("Exercise 1 (receptive_field)",
+           f"The CNN of this notebook: one unit after block 3 sees {rf}×{rf} of the 28×28 pixels.")
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 2: a convolution layer by hand
+# Exercise 2: a convolution layer with stride and padding, by hand
 # --------------------------------------------------------------------------------------------
 
-def exercise_2(conv2d: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Any]) -> None:
-    """Check ``conv2d(x, weight, bias)`` for one image ``x`` [C_in, H, W], ``weight``
-    [C_out, C_in, k, k] and ``bias`` [C_out] (stride 1, no padding) against ``F.conv2d``.
+_LIBRARY_CONV = ("torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.functional.unfold")
 
-    >>> exercise_2(lambda x, w, b: F.conv2d(x[None], w, b)[0])
+
+def exercise_2(conv2d: Callable[..., Any]) -> None:
+    """Check ``conv2d(x, weight, bias, stride, padding)`` for one image ``x`` [C_in, H, W], filters
+    ``weight`` [C_out, C_in, k, k] and ``bias`` [C_out] against ``F.conv2d``, with ``F.conv2d``,
+    ``torch.conv2d`` and ``F.unfold`` switched off while it runs.
+
+    >>> def conv2d(x, weight, bias, stride, padding):
+    ...     C_out, _, k, _ = weight.shape
+    ...     x = F.pad(x, (padding,) * 4)
+    ...     H, W = (x.shape[1] - k) // stride + 1, (x.shape[2] - k) // stride + 1
+    ...     out = torch.zeros(C_out, H, W, dtype=x.dtype)
+    ...     for i in range(H):
+    ...         for j in range(W):
+    ...             patch = x[:, i * stride:i * stride + k, j * stride:j * stride + k]
+    ...             out[:, i, j] = (patch * weight).sum(dim=(1, 2, 3)) + bias
+    ...     return out
+    >>> exercise_2(conv2d)
     ✅ Exercise 2 (conv2d): correct.
     """
     gen = torch.Generator().manual_seed(404)
-    for c_in, c_out, h, w, k in ((3, 2, 6, 5, 3), (2, 4, 5, 7, 2)):  # H != W, C_in != C_out
+    for c_in, c_out, h, w, k, stride, padding in ((3, 2, 6, 5, 3, 1, 0), (2, 4, 7, 9, 3, 2, 1),
+                                                  (1, 3, 8, 6, 2, 2, 0), (2, 2, 5, 7, 3, 1, 2)):
         x = torch.randn(c_in, h, w, generator=gen, dtype=torch.float64)
         weight = torch.randn(c_out, c_in, k, k, generator=gen, dtype=torch.float64)
         bias = torch.randn(c_out, generator=gen, dtype=torch.float64)
-        expected = F.conv2d(x[None], weight, bias)[0]
-        raw = call(conv2d, x.clone(), weight.clone(), bias.clone(), name="conv2d")
-        a = as_array(raw, "conv2d(x, weight, bias)")
-        out_shape = (c_out, h - k + 1, w - k + 1)
-        if close(a, F.conv2d(x[None], weight.flip(-1, -2), bias)[0]):
+        expected = F.conv2d(x[None], weight, bias, stride=stride, padding=padding)[0]
+        raw = call(conv2d, x.clone(), weight.clone(), bias.clone(), stride, padding, name="conv2d",
+                   forbidden=_LIBRARY_CONV)
+        a = as_array(raw, "conv2d(x, weight, bias, stride, padding)")
+        out_shape = tuple(expected.shape)
+        said = f"for x of shape {(c_in, h, w)}, k = {k}, stride = {stride}, padding = {padding}"
+        if a.shape == (c_out, c_in, *out_shape[1:]):
+            fail(f"conv2d returned shape {a.shape} {said}: you did not sum over the input channels.",
+                 "each output channel sums the products over ALL input channels c (and u, v)")
+        if a.shape != out_shape:
+            if stride > 1 and a.shape == tuple(F.conv2d(x[None], weight, padding=padding)[0].shape):
+                fail(f"conv2d returned shape {a.shape} {said}: the stride is missing (expected "
+                     f"{out_shape}).", "output pixel (i, j) starts at input row i * stride, column j * stride")
+            if padding > 0 and a.shape == tuple(F.conv2d(x[None], weight, stride=stride)[0].shape):
+                fail(f"conv2d returned shape {a.shape} {said}: the padding is missing (expected "
+                     f"{out_shape}).", "add `padding` zeros on all four sides first, e.g. with F.pad")
+            fail(f"conv2d returned shape {a.shape} {said}; expected {out_shape} = (C_out, "
+                 "(H + 2p - k) // s + 1, (W + 2p - k) // s + 1).",
+                 "pad first, then slide the window in steps of `stride`")
+        if close(a, F.conv2d(x[None], weight.flip(-1, -2), bias, stride=stride, padding=padding)[0]):
             fail("your kernel is flipped: that is the convolution of signal processing. Deep "
                  "learning's 'convolution' (nn.Conv2d) is a cross-correlation: no flipping.",
-                 "out[o, i, j] = sum over c, u, v of x[c, i+u, j+v] * weight[o, c, u, v] + bias[o]")
-        if a.shape == (c_out, c_in, h - k + 1, w - k + 1):
-            fail(f"conv2d returned shape {a.shape}: you did not sum over the input channels.",
-                 "each output channel sums the products over ALL input channels c (and u, v)")
-        if a.shape == (c_out, w - k + 1, h - k + 1) and h != w:
-            fail(f"conv2d returned shape {a.shape}: height and width are swapped; expected "
-                 f"{out_shape}.", "x is [C, H, W]: the row index i runs over the height")
-        if a.shape != out_shape:
-            fail(f"conv2d returned shape {a.shape}; expected {out_shape} = "
-                 "(C_out, H - k + 1, W - k + 1).",
-                 "one output channel per filter; the window fits H - k + 1 times vertically")
-        if close(a, F.conv2d(x[None], weight)[0]):
+                 "out[o, i, j] = sum over c, u, v of x[c, i*s+u, j*s+v] * weight[o, c, u, v] + bias[o]")
+        if close(a, F.conv2d(x[None], weight, stride=stride, padding=padding)[0]):
             fail("the bias is missing.", "add bias[o] to every pixel of output channel o")
-        if close(a, F.conv2d(x[None], weight)[0] + bias.sum()):
-            fail("every output channel got the sum of all biases.", "add bias[o] to channel o only")
-        compare(a, expected, "conv2d(x, weight, bias)",
-                hint="out[o, i, j] = sum over c, u, v of x[c, i+u, j+v] * weight[o, c, u, v] + bias[o]")
+        if padding > 0 and close(a, F.conv2d(F.pad(x, (0, 2 * padding, 0, 2 * padding))[None], weight,
+                                             bias, stride=stride)[0]):
+            fail(f"the padding is all on one side {said}; it goes on every side.",
+                 "F.pad(x, (p, p, p, p)) pads left, right, top and bottom")
+        compare(a, expected, "conv2d(x, weight, bias, stride, padding)",
+                hint="out[o, i, j] = sum over c, u, v of x_padded[c, i*s+u, j*s+v] * weight[o, c, u, v] + bias[o]")
     passed("Exercise 2 (conv2d)")
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 3: parameters of a convolution layer
+# Exercise 3: max-pooling by hand
 # --------------------------------------------------------------------------------------------
 
-def exercise_3(conv_parameter_count: Callable[..., Any]) -> None:
-    """Check ``conv_parameter_count(in_channels, out_channels, kernel_size, bias)``: the number of
-    parameters of ``nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias)``.
-
-    >>> exercise_3(lambda i, o, k, bias=True: o * i * k * k + (o if bias else 0))
-    ✅ Exercise 3 (conv_parameter_count): correct.
-    """
-    for c_in, c_out, k, bias in ((1, 32, 3, True), (32, 64, 3, True), (3, 16, 5, True),
-                                 (64, 128, 3, False), (6, 4, 1, True)):
-        expected = sum(p.numel() for p in torch.nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
-        got = as_number(call(conv_parameter_count, c_in, c_out, k, bias, name="conv_parameter_count"),
-                      f"conv_parameter_count({c_in}, {c_out}, {k}, bias={bias})")
-        if got == expected:
-            continue
-        said = f"conv_parameter_count({c_in}, {c_out}, {k}, bias={bias}) = {got:g}"
-        weights = c_out * c_in * k * k
-        if bias and got == weights:
-            fail(f"{said}: the biases are missing.", "with bias=True each output channel has one bias")
-        if not bias and got == weights + c_out:
-            fail(f"{said}: with bias=False the layer has no biases.", "add the biases only if bias is True")
-        if got == c_out * k * k + (c_out if bias else 0):
-            fail(f"{said}: the input channels are missing. Each filter spans ALL input channels: "
-                 f"it has in_channels * k * k weights.", "weights = out * in * k * k")
-        if got == c_out * c_in * k + (c_out if bias else 0):
-            fail(f"{said}: a k x k kernel has k * k weights per channel, not k.",
-                 "weights = out * in * k * k")
-        if got == weights + (c_in if bias else 0) or got == weights + (c_in * c_out if bias else 0):
-            fail(f"{said}: there is one bias per OUTPUT channel.", "biases = out_channels")
-        fail(f"{said}; expected {expected}.", "weights = out * in * k * k, plus out biases if bias")
-    passed("Exercise 3 (conv_parameter_count)")
+_LIBRARY_POOL = ("torch.nn.functional.max_pool2d", "torch.max_pool2d",
+                 "torch.nn.functional.max_pool2d_with_indices", "torch.nn.functional.adaptive_max_pool2d")
 
 
-# --------------------------------------------------------------------------------------------
-# Exercise 4: max-pooling by hand
-# --------------------------------------------------------------------------------------------
-
-def exercise_4(max_pool2d: Callable[[torch.Tensor, int], Any]) -> None:
+def exercise_3(max_pool2d: Callable[[torch.Tensor, int], Any]) -> None:
     """Check ``max_pool2d(x, size)`` for ``x`` [C, H, W]: the maximum of each non-overlapping
-    ``size`` x ``size`` window (stride = size), per channel, like ``F.max_pool2d(x, size)``.
+    ``size`` x ``size`` window (stride = size), per channel, like ``F.max_pool2d(x, size)`` --
+    which is switched off while it runs.
 
-    >>> exercise_4(lambda x, size: F.max_pool2d(x, size))
-    ✅ Exercise 4 (max_pool2d): correct.
+    >>> def max_pool2d(x, size):
+    ...     C, H, W = x.shape
+    ...     x = x[:, :H // size * size, :W // size * size]
+    ...     return x.reshape(C, H // size, size, W // size, size).amax(dim=(2, 4))
+    >>> exercise_3(max_pool2d)
+    ✅ Exercise 3 (max_pool2d): correct.
     """
     gen = torch.Generator().manual_seed(505)
     for c, h, w, size in ((3, 6, 4, 2), (2, 9, 12, 3), (4, 7, 5, 2)):  # 7 x 5: a leftover row/column
         x = torch.randn(c, h, w, generator=gen, dtype=torch.float64)
         expected = F.max_pool2d(x, size)
-        a = as_array(call(max_pool2d, x.clone(), size, name="max_pool2d"), f"max_pool2d(x, {size})")
+        a = as_array(call(max_pool2d, x.clone(), size, name="max_pool2d", forbidden=_LIBRARY_POOL),
+                     f"max_pool2d(x, {size})")
         if a.shape == tuple(F.max_pool2d(x, size, stride=1).shape) and a.shape != expected.shape:
             fail(f"max_pool2d(x, {size}) has shape {a.shape}: your windows overlap (stride 1). "
                  f"Pooling windows are side by side: stride = size.",
@@ -182,4 +205,118 @@ def exercise_4(max_pool2d: Callable[[torch.Tensor, int], Any]) -> None:
             fail("max_pool2d returns the window MINIMA.", "take .max() of each window")
         compare(a, expected, f"max_pool2d(x, {size})",
                 hint="out[c, i, j] = max of x[c, size*i : size*i + size, size*j : size*j + size]")
-    passed("Exercise 4 (max_pool2d)")
+    passed("Exercise 3 (max_pool2d)")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 4: BatchNorm in training and in evaluation mode, by hand
+# --------------------------------------------------------------------------------------------
+
+_LIBRARY_BN = ("torch.nn.functional.batch_norm", "torch.batch_norm")
+
+
+def _bn(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, mean: torch.Tensor,
+        var: torch.Tensor, training: bool, momentum: float, eps: float, *, norm_unbiased: bool = False,
+        running_unbiased: bool = True, swap_momentum: bool = False, batch_in_eval: bool = False,
+        axes: tuple[int, ...] = (0, 2, 3)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """BatchNorm2d by hand, with the usual mistakes switchable (for the diagnosis)."""
+    shape = (1, -1, 1, 1)
+    if training or batch_in_eval:
+        mu = x.mean(dim=axes, keepdim=True)
+        v = x.var(dim=axes, unbiased=norm_unbiased, keepdim=True)
+        out = (x - mu) / torch.sqrt(v + eps)
+        if axes != (0, 2, 3):
+            return out * gamma.view(shape) + beta.view(shape), mean, var
+        if training:
+            v_run = x.var(dim=axes, unbiased=running_unbiased)
+            m = 1 - momentum if swap_momentum else momentum
+            mean = (1 - m) * mean + m * mu.flatten()
+            var = (1 - m) * var + m * v_run
+    else:
+        out = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)
+    return out * gamma.view(shape) + beta.view(shape), mean, var
+
+
+def exercise_4(batch_norm: Callable[..., Any]) -> None:
+    """Check ``batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps)`` for
+    ``x`` [N, C, H, W]: returns ``(out, new_running_mean, new_running_var)`` exactly as
+    ``nn.BatchNorm2d`` computes them in train mode (batch statistics; running statistics updated)
+    and in eval mode (running statistics; nothing updated). ``F.batch_norm`` is switched off.
+
+    >>> def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    ...     if training:
+    ...         mean, var = x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
+    ...         n = x.numel() / x.shape[1]
+    ...         running_mean = (1 - momentum) * running_mean + momentum * mean
+    ...         running_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)
+    ...     else:
+    ...         mean, var = running_mean, running_var
+    ...     x_hat = (x - mean[:, None, None]) / torch.sqrt(var[:, None, None] + eps)
+    ...     return gamma[:, None, None] * x_hat + beta[:, None, None], running_mean, running_var
+    >>> exercise_4(batch_norm)
+    ✅ Exercise 4 (batch_norm): correct. It matches nn.BatchNorm2d in train and eval mode.
+    """
+    gen = torch.Generator().manual_seed(606)
+    for n, c, h, w, momentum in ((4, 3, 5, 6, 0.1), (3, 2, 2, 4, 0.3)):
+        x = torch.randn(n, c, h, w, generator=gen, dtype=torch.float64) * 2 + 1
+        gamma = torch.rand(c, generator=gen, dtype=torch.float64) + 0.5
+        beta = torch.randn(c, generator=gen, dtype=torch.float64)
+        mean0 = torch.randn(c, generator=gen, dtype=torch.float64)
+        var0 = torch.rand(c, generator=gen, dtype=torch.float64) + 0.5
+        eps = 1e-5
+        bn = torch.nn.BatchNorm2d(c, eps=eps, momentum=momentum).double()
+        with torch.no_grad():
+            bn.weight.copy_(gamma)
+            bn.bias.copy_(beta)
+            bn.running_mean.copy_(mean0)
+            bn.running_var.copy_(var0)
+        for training in (True, False):
+            bn.train(training)
+            bn.running_mean.copy_(mean0)
+            bn.running_var.copy_(var0)
+            with torch.no_grad():
+                expected = bn(x)
+            exp = (expected, bn.running_mean.clone(), bn.running_var.clone())
+            mode = "train" if training else "eval"
+            raw = call(batch_norm, x.clone(), gamma.clone(), beta.clone(), mean0.clone(), var0.clone(),
+                       training, momentum, eps, name="batch_norm", forbidden=_LIBRARY_BN)
+            if not isinstance(raw, (tuple, list)) or len(raw) != 3:
+                fail("batch_norm should return three tensors: (out, running_mean, running_var).",
+                     "return out, running_mean, running_var (unchanged in eval mode)")
+            got = [as_array(t, k) for t, k in zip(raw, ("out", "running_mean", "running_var"))]
+            if got[0].shape != tuple(x.shape):
+                fail(f"out has shape {got[0].shape}; expected {tuple(x.shape)}, the shape of x.")
+            args = (x, gamma, beta, mean0, var0, training, momentum, eps)
+            mistakes = {
+                "normalises with the unbiased (n - 1) batch variance; BatchNorm normalises with the biased "
+                "one (divide by n) and uses the unbiased one only for the running estimate":
+                    dict(norm_unbiased=True),
+                "updates running_var with the biased batch variance; PyTorch stores the unbiased "
+                "estimate (times n / (n - 1), n = N * H * W values per channel)":
+                    dict(running_unbiased=False),
+                "mixes the running statistics the wrong way round: new = (1 - momentum) * old + "
+                "momentum * batch (momentum is the weight of the NEW batch)":
+                    dict(swap_momentum=True),
+                "uses the batch statistics in eval mode; at test time BatchNorm uses the running "
+                "statistics, so a prediction does not depend on the other images in the batch":
+                    dict(batch_in_eval=True),
+                "computes a mean and variance per pixel (over the batch only); BatchNorm2d pools each "
+                "channel over the batch AND all positions (dims 0, 2, 3)":
+                    dict(axes=(0,)),
+            }
+            for message, how in mistakes.items():
+                if training and how.get("batch_in_eval"):
+                    continue
+                wrong = _bn(*args, **how)
+                if all(close(g, t) for g, t in zip(got, wrong)) and not all(
+                        close(g, t) for g, t in zip(got, exp)):
+                    fail(f"batch_norm ({mode} mode) {message}.",
+                         "train: x_hat = (x - mean) / sqrt(var + eps) with the batch's mean and biased "
+                         "variance per channel; eval: the running statistics")
+            if not training and not (close(got[1], mean0) and close(got[2], var0)):
+                fail("batch_norm changed the running statistics in eval mode; they are only updated "
+                     "while training.", "in eval mode return running_mean and running_var unchanged")
+            for g, t, k in zip(got, exp, ("out", "running_mean", "running_var")):
+                compare(g, t, f"{k} ({mode} mode)",
+                        hint="per channel c: statistics over dims (0, 2, 3); out = gamma * x_hat + beta")
+    passed("Exercise 4 (batch_norm)", "It matches nn.BatchNorm2d in train and eval mode.")

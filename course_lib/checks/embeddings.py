@@ -1,7 +1,9 @@
 """Checks for the exercises of notebook 04 (word embeddings).
 
-Each check calls the student's function on small fixed inputs and compares with the reference,
-naming the typical mistake when it recognises one.
+The exercises extend the notebook: the full-softmax skip-gram objective that negative sampling
+replaces (written without a library log-softmax), the 3CosMul analogy rule (Levy & Goldberg, 2014)
+beside the notebook's 3CosAdd, and fastText's character n-grams for words no vector table has.
+Each check calls the student's function on small fixed inputs and names the typical mistakes.
 """
 
 from __future__ import annotations
@@ -12,151 +14,225 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import as_array, call, close, compare, fail, passed
+from . import as_number, call, compare, fail, passed
+
+# --------------------------------------------------------------------------------------------
+# Exercise 1: the full-softmax skip-gram loss
+# --------------------------------------------------------------------------------------------
+
+_LIBRARY_SOFTMAX = ("torch.nn.functional.cross_entropy", "torch.nn.functional.log_softmax",
+                    "torch.log_softmax", "torch.Tensor.log_softmax", "torch.logsumexp",
+                    "torch.Tensor.logsumexp", "torch.special.logsumexp")
 
 
-def _cosine_reference(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    return matrix @ vector / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(vector))
+def _full_softmax(u: torch.Tensor, V: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    scores = u @ V.T
+    m = scores.max(dim=1, keepdim=True).values
+    lse = (m + (scores - m).exp().sum(dim=1, keepdim=True).log())[:, 0]
+    return (lse - scores[torch.arange(len(ids)), ids]).mean()
 
 
-def exercise_1(cosine_similarity: Callable[[np.ndarray, np.ndarray], Any]) -> None:
-    """Check ``cosine_similarity(matrix [N, D], vector [D]) -> [N]`` (cosine of every row with
-    the vector).
+def exercise_1(full_softmax_loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Any]) -> None:
+    """Check ``full_softmax_loss(center [B, D], context_vectors [V, D], context_ids [B])``: the
+    mean over the batch of ``-log softmax(u_b · v_w over all words w)[o_b]``, finite for large
+    scores, differentiable, written without a library log-softmax / logsumexp / cross-entropy.
 
-    >>> exercise_1(lambda M, v: M @ v / (np.linalg.norm(M, axis=1) * np.linalg.norm(v)))
-    ✅ Exercise 1: correct.
+    >>> def loss(u, V, ids):
+    ...     s = u @ V.T
+    ...     m = s.max(dim=1, keepdim=True).values
+    ...     lse = m[:, 0] + (s - m).exp().sum(dim=1).log()
+    ...     return (lse - s[torch.arange(len(ids)), ids]).mean()
+    >>> exercise_1(loss)
+    ✅ Exercise 1 (full_softmax_loss): correct. One pair costs 50 dot products here (400,000 with GloVe's vocabulary), negative sampling with K = 5 costs 6.
     """
-    rng = np.random.default_rng(4)
-    matrix = rng.normal(size=(6, 4)) * rng.uniform(0.5, 3.0, size=(6, 1))  # rows of varied length
-    vector = rng.normal(size=4) * 2.5
-    expected = _cosine_reference(matrix, vector)
-    answer = call(cosine_similarity, matrix.copy(), vector.copy(), name="cosine_similarity",
-                  hint="it receives a numpy matrix [N, D] and a vector [D]")
-    a = as_array(answer, "cosine_similarity(matrix, vector)")
-    dot = matrix @ vector
-    variants = {
-        "is the plain dot product: the vectors are not normalised":
-            dot,
-        "divides by the vector's length only; divide by each row's length too":
-            dot / np.linalg.norm(vector),
-        "divides by the rows' lengths only; divide by the query vector's length too":
-            dot / np.linalg.norm(matrix, axis=1),
-        "uses squared lengths (sum of squares) instead of lengths":
-            dot / ((matrix ** 2).sum(1) * (vector ** 2).sum()),
-    }
-    for message, wrong in variants.items():
-        if close(a, wrong, rtol=1e-6, atol=1e-9):
-            fail(f"cosine_similarity {message}.",
-                 "cos(u, v) = u·v / (‖u‖ ‖v‖), with np.linalg.norm(matrix, axis=1) for the rows")
-    col_normed = matrix / np.linalg.norm(matrix, axis=0)
-    if close(a, col_normed @ vector / np.linalg.norm(vector), rtol=1e-6, atol=1e-9):
-        fail("cosine_similarity normalises the matrix's columns (axis=0) instead of its rows.",
-             "each row is a word vector: use np.linalg.norm(matrix, axis=1, keepdims=True)")
-    if a.shape == expected.shape and np.any(np.abs(a) > 1 + 1e-6):
-        fail("some of your cosine similarities are outside [-1, 1].",
-             "cos(u, v) = u·v / (‖u‖ ‖v‖) is always between -1 and 1")
-    compare(a, expected, "cosine_similarity(matrix, vector)", rtol=1e-6, atol=1e-9,
-            hint="one similarity per row of the matrix, shape [N]: u·v / (‖u‖ ‖v‖)")
-    passed("Exercise 1")
-
-
-def exercise_2(analogy_vector: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) -> None:
-    """Check ``analogy_vector(a, b, c)``: the query vector for "a is to b as c is to ?"
-    (e.g. man : king :: woman : ?), i.e. b - a + c. Any positive multiple is accepted, since
-    only its direction matters for a cosine search.
-
-    >>> exercise_2(lambda a, b, c: b - a + c)
-    ✅ Exercise 2: correct.
-    """
-    rng = np.random.default_rng(7)
-    a, b, c = (v / np.linalg.norm(v) for v in rng.normal(size=(3, 5)))
-    expected = b - a + c
-    answer = call(analogy_vector, a.copy(), b.copy(), c.copy(), name="analogy_vector",
-                  hint="it receives three numpy vectors")
-    ans = as_array(answer, "analogy_vector(a, b, c)")
-    if ans.shape != expected.shape:
-        compare(ans, expected, "analogy_vector(a, b, c)")
-    wrong = {
-        "a - b + c": a - b + c, "a + b - c": a + b - c, "b - a - c": b - a - c,
-        "b + a - c": b + a - c, "c - b + a": c - b + a, "b - c + a": b - c + a, "a + b + c": a + b + c,
-    }
-    for formula, vec in wrong.items():
-        if _same_direction(ans, vec):
-            fail(f"your vector points along {formula}: the signs are in the wrong order.",
-                 "man : king :: woman : ?  ->  king - man + woman, i.e. b - a + c "
-                 "(start from b, remove what a has, add what c has)")
-    if _same_direction(ans, -expected):
-        fail("your vector points exactly the wrong way (a - b - c).", "use b - a + c")
-    if not _same_direction(ans, expected):
-        compare(ans, expected, "analogy_vector(a, b, c)", hint="the answer is b - a + c")
-    passed("Exercise 2")
-
-
-def _same_direction(x: np.ndarray, y: np.ndarray) -> bool:
-    nx, ny = np.linalg.norm(x), np.linalg.norm(y)
-    return bool(nx > 0 and ny > 0 and np.allclose(x / nx, y / ny, atol=1e-6))
-
-
-def _sgns_reference(center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor
-                    ) -> torch.Tensor:
-    pos = torch.nn.functional.logsigmoid((center * context).sum(-1))
-    neg = torch.nn.functional.logsigmoid(-torch.einsum("bkd,bd->bk", negatives, center)).sum(-1)
-    return -(pos + neg).mean()
-
-
-def exercise_3(sgns_loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Any]) -> None:
-    """Check ``sgns_loss(center [B, D], context [B, D], negatives [B, K, D]) -> scalar``: the
-    skip-gram negative-sampling loss averaged over the batch,
-    -mean_b [log σ(u·v) + Σ_k log σ(-u·n_k)].
-
-    >>> import torch.nn.functional as F
-    >>> exercise_3(lambda u, v, n: -(F.logsigmoid((u * v).sum(-1))
-    ...     + F.logsigmoid(-(n @ u.unsqueeze(-1)).squeeze(-1)).sum(-1)).mean())
-    ✅ Exercise 3: correct.
-    """
-    gen = torch.Generator().manual_seed(3)
-    center = torch.randn(8, 6, generator=gen, requires_grad=True)
-    context = torch.randn(8, 6, generator=gen)
-    negatives = torch.randn(8, 4, 6, generator=gen)
-    expected = _sgns_reference(center, context, negatives)
-    loss = call(sgns_loss, center, context, negatives, name="sgns_loss",
-                hint="shapes: center [B, D], context [B, D], negatives [B, K, D]; "
-                     "(negatives @ center.unsqueeze(-1)).squeeze(-1) gives the [B, K] dot products")
+    gen = torch.Generator().manual_seed(41)
+    B, V, D = 7, 50, 8
+    u = torch.randn(B, D, generator=gen, dtype=torch.float64, requires_grad=True)
+    vectors = torch.randn(V, D, generator=gen, dtype=torch.float64, requires_grad=True)
+    ids = torch.randint(0, V, (B,), generator=gen)
+    with torch.no_grad():
+        expected = float(_full_softmax(u, vectors, ids))
+    loss = call(full_softmax_loss, u, vectors, ids.clone(), name="full_softmax_loss",
+                forbidden=_LIBRARY_SOFTMAX)
     if not isinstance(loss, torch.Tensor):
-        fail(f"sgns_loss returned a {type(loss).__name__}, not a torch tensor.",
-             "use torch operations (F.logsigmoid, .sum, .mean) so that autograd can train with it")
+        fail(f"full_softmax_loss returned a {type(loss).__name__}, not a torch tensor.",
+             "use torch operations so that autograd can train with it")
     if loss.numel() != 1:
-        fail(f"sgns_loss returned shape {tuple(loss.shape)}; expected a single number.",
+        fail(f"full_softmax_loss returned shape {tuple(loss.shape)}; expected one number.",
              "average the per-pair losses over the batch with .mean()")
     if not loss.requires_grad:
-        fail("sgns_loss is detached from the graph: no gradient can flow to the embeddings.",
+        fail("full_softmax_loss is detached from the graph: no gradient can flow to the vectors.",
              "avoid .item(), .detach(), .numpy() and torch.tensor(...) inside the loss")
     value = float(loss.detach())
-    e = float(expected.detach())
-    ls = torch.nn.functional.logsigmoid
-    pos_dot = (center * context).sum(-1).detach()
-    neg_dot = torch.einsum("bkd,bd->bk", negatives, center).detach()
-    variants = {
-        "treats the negatives like positives (log σ(+u·n) instead of log σ(-u·n))":
-            -(ls(pos_dot) + ls(neg_dot).sum(-1)).mean(),
-        "flips the sign of the positive pair's score (log σ(-u·v))":
-            -(ls(-pos_dot) + ls(-neg_dot).sum(-1)).mean(),
-        "has both dot-product signs flipped":
-            -(ls(-pos_dot) + ls(neg_dot).sum(-1)).mean(),
-        "averages over the negatives instead of summing over them":
-            -(ls(pos_dot) + ls(-neg_dot).mean(-1)).mean(),
-        "subtracts the negatives' term instead of adding it":
-            -(ls(pos_dot) - ls(-neg_dot).sum(-1)).mean(),
-    }
+    with torch.no_grad():
+        scores = u @ vectors.T
+        picked = scores[torch.arange(B), ids]
+        lse_rows = torch.log(scores.exp().sum(1))
+        variants = {
+            "has the wrong sign: it is the log-likelihood; the loss is its negative": -expected,
+            f"sums over the batch instead of averaging (B = {B})": expected * B,
+            "normalises over the batch (dim 0) instead of over the vocabulary (dim 1)":
+                float((torch.log(scores.exp().sum(0)) [ids] - picked).mean()),
+            "takes column ids of every row (scores[:, ids] is a [B, B] matrix); each pair needs its own "
+            "context word, scores[torch.arange(B), ids]":
+                float((lse_rows[:, None] - scores[:, ids]).mean()),
+            "forgets the normaliser: -u·v_o alone is not a log-probability (log Σ_w exp(u·v_w) is missing)":
+                float(-picked.mean()),
+        }
     for message, wrong in variants.items():
-        w = float(wrong)
-        if np.isclose(value, w, rtol=1e-5, atol=1e-7):
-            fail(f"your loss {message}.",
-                 "positive pairs should get a high score u·v and negatives a low one: "
-                 "loss = -[log σ(u·v) + Σ_k log σ(-u·n_k)], averaged over the batch")
-    if np.isclose(value, -e, rtol=1e-5):
-        fail("your loss has the wrong overall sign: it is the log-likelihood, not its negative.",
-             "minimising should *increase* log σ(u·v); put a minus in front")
-    compare(value, e, "sgns_loss", rtol=1e-5, atol=1e-7,
-            hint="a constant factor usually means .sum() over the batch instead of .mean()")
-    passed("Exercise 3")
+        if np.isclose(value, wrong, rtol=1e-6):
+            fail(f"full_softmax_loss {message}.",
+                 "loss_b = log Σ_w exp(u_b·v_w) - u_b·v_{o_b}, averaged over the batch")
+    compare(value, expected, "full_softmax_loss", rtol=1e-6,
+            hint="scores = center @ context_vectors.T ([B, V]); loss_b = log Σ_w exp(scores[b, w]) - scores[b, o_b]")
+    # confident vectors: scores in the hundreds overflow exp unless the row maximum is subtracted
+    big_u = (u.detach() * 400).requires_grad_(True)  # scores in the thousands
+    with torch.no_grad():
+        expected_big = float(_full_softmax(big_u, vectors, ids))
+    big = call(full_softmax_loss, big_u, vectors, ids.clone(), name="full_softmax_loss",
+               forbidden=_LIBRARY_SOFTMAX)
+    big_value = float(torch.as_tensor(big).detach().reshape(-1)[0])
+    if not np.isfinite(big_value):
+        fail(f"full_softmax_loss gives {big_value} when the scores are large (thousands): exp "
+             "overflows to inf, or a probability underflows to 0 before the log.",
+             "subtract each row's maximum m first: log Σ exp(s) = m + log Σ exp(s - m); never take "
+             "the log of a probability")
+    if not np.isclose(big_value, expected_big, rtol=1e-6):
+        fail(f"full_softmax_loss is right for small scores but gives {big_value:.6g} instead of "
+             f"{expected_big:.6g} for large ones.",
+             "log(softmax) underflows to log(0) for a word far below the best one; work with "
+             "m + log Σ exp(s - m) instead of probabilities")
+    passed("Exercise 1 (full_softmax_loss)",
+           f"One pair costs {V} dot products here (400,000 with GloVe's vocabulary), negative "
+           "sampling with K = 5 costs 6.")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 2: 3CosMul analogies
+# --------------------------------------------------------------------------------------------
+
+def _scores(unit: np.ndarray, a: int, b: int, c: int, rule: str, eps: float = 1e-3) -> np.ndarray:
+    cos = unit @ unit[[a, b, c]].T  # [V, 3]
+    if rule == "add":
+        return cos[:, 1] - cos[:, 0] + cos[:, 2]
+    if rule == "mul_raw":
+        return cos[:, 1] * cos[:, 2] / (cos[:, 0] + eps)
+    s = (cos + 1) / 2
+    return s[:, 1] * s[:, 2] / (s[:, 0] + eps)
+
+
+def _best(scores: np.ndarray, exclude: tuple[int, ...] = ()) -> int:
+    scores = scores.copy()
+    scores[list(exclude)] = -np.inf
+    return int(np.argmax(scores))
+
+
+def _analogy_cases() -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """A random unit-vector vocabulary and questions on which the rules and the mistakes disagree."""
+    rng = np.random.default_rng(42)
+    unit = rng.normal(size=(80, 6))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    chosen: list[tuple[int, int, int]] = []
+    needs = {"add": 2, "raw": 2, "noexclude": 2}
+    for _ in range(5000):
+        a, b, c = (int(i) for i in rng.choice(80, size=3, replace=False))
+        right = _best(_scores(unit, a, b, c, "mul"), (a, b, c))
+        tags = []
+        if _best(_scores(unit, a, b, c, "add"), (a, b, c)) != right:
+            tags.append("add")
+        if _best(_scores(unit, a, b, c, "mul_raw"), (a, b, c)) != right:
+            tags.append("raw")
+        if _best(_scores(unit, a, b, c, "mul")) != right:
+            tags.append("noexclude")
+        if any(needs[t] > 0 for t in tags):
+            for t in tags:
+                needs[t] -= 1
+            chosen.append((a, b, c))
+        if not any(v > 0 for v in needs.values()):
+            break
+    return unit, chosen
+
+
+def exercise_2(analogy_3cosmul: Callable[..., Any]) -> None:
+    """Check ``analogy_3cosmul(unit, a, b, c)``: for unit-length word vectors ``unit`` [V, D] and
+    the row indices of a : b :: c : ?, the index of the word maximising
+    ``s(d, b) s(d, c) / (s(d, a) + 0.001)`` with ``s = (cos + 1) / 2``, excluding a, b and c.
+
+    >>> def analogy_3cosmul(unit, a, b, c, eps=1e-3):
+    ...     s = (unit @ unit[[a, b, c]].T + 1) / 2
+    ...     scores = s[:, 1] * s[:, 2] / (s[:, 0] + eps)
+    ...     scores[[a, b, c]] = -np.inf
+    ...     return int(np.argmax(scores))
+    >>> exercise_2(analogy_3cosmul)
+    ✅ Exercise 2 (analogy_3cosmul): correct.
+    """
+    unit, cases = _analogy_cases()
+    for a, b, c in cases:
+        raw = call(analogy_3cosmul, unit.copy(), a, b, c, name="analogy_3cosmul")
+        got = as_number(raw, f"analogy_3cosmul(unit, {a}, {b}, {c})", "return the index of one word")
+        right = _best(_scores(unit, a, b, c, "mul"), (a, b, c))
+        if got == right:
+            continue
+        said = f"analogy_3cosmul(unit, {a}, {b}, {c}) = {got:g}, expected {right}"
+        if got in (a, b, c):
+            fail(f"{said}: your answer is one of the question words. Exclude a, b and c (set their "
+                 "scores to -inf), as 3CosAdd does in the notebook.", "scores[[a, b, c]] = -np.inf")
+        if got == _best(_scores(unit, a, b, c, "add"), (a, b, c)):
+            fail(f"{said}: that is 3CosAdd's answer (cos(d, b) - cos(d, a) + cos(d, c)). 3CosMul "
+                 "multiplies and divides the similarities instead of adding them.",
+                 "score(d) = s(d, b) * s(d, c) / (s(d, a) + 0.001), s = (cos + 1) / 2")
+        if got == _best(_scores(unit, a, b, c, "mul_raw"), (a, b, c)):
+            fail(f"{said}: you used the raw cosines. They can be negative, and a negative number "
+                 "in a product or a denominator flips the ranking; 3CosMul shifts them to [0, 1] first.",
+                 "s = (cos + 1) / 2")
+        fail(f"{said}.", "cos(d, x) = unit @ unit[x] for unit vectors; score(d) = s(d, b) * s(d, c) / "
+                         "(s(d, a) + 0.001) with s = (cos + 1) / 2; exclude a, b, c; argmax")
+    passed("Exercise 2 (analogy_3cosmul)")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 3: fastText's character n-grams
+# --------------------------------------------------------------------------------------------
+
+def _ngrams(word: str, n_min: int = 3, n_max: int = 6) -> set[str]:
+    w = f"<{word}>"
+    grams = {w[i:i + n] for n in range(n_min, n_max + 1) for i in range(len(w) - n + 1)}
+    return grams | {w}
+
+
+def exercise_3(char_ngrams: Callable[..., Any]) -> None:
+    """Check ``char_ngrams(word, n_min=3, n_max=6)``: the set of character n-grams fastText uses
+    for a word -- all substrings of length n_min..n_max of ``"<" + word + ">"``, plus the whole
+    ``"<word>"`` -- returned as a set or list.
+
+    >>> exercise_3(lambda w, lo=3, hi=6: {f"<{w}>"[i:i + n] for n in range(lo, hi + 1)
+    ...                                   for i in range(len(w) + 3 - n)} | {f"<{w}>"})
+    ✅ Exercise 3 (char_ngrams): correct. 'where' has 15 n-grams, e.g. <wh, whe, her, ere, re>, <where>.
+    """
+    for word, lo, hi in (("where", 3, 3), ("where", 3, 6), ("unfollowable", 3, 6), ("ox", 3, 6),
+                         ("banana", 2, 4)):
+        raw = call(char_ngrams, word, lo, hi, name="char_ngrams")
+        if isinstance(raw, str) or not hasattr(raw, "__iter__"):
+            fail(f"char_ngrams({word!r}, {lo}, {hi}) returned {type(raw).__name__}; expected a set "
+                 "or a list of strings.", "collect the n-grams in a set")
+        got = set(raw)
+        want = _ngrams(word, lo, hi)
+        if got == want:
+            continue
+        said = f"char_ngrams({word!r}, {lo}, {hi})"
+        plain = {word[i:i + n] for n in range(lo, hi + 1) for i in range(len(word) - n + 1)}
+        if got in (plain, plain | {word}):
+            fail(f"{said} has no boundary markers: fastText wraps the word as '<{word}>' so that "
+                 "prefixes and suffixes ('<un', 'ble>') differ from the same letters inside a word.",
+                 "w = '<' + word + '>'; take the n-grams of w")
+        if got == want - {f"<{word}>"}:
+            fail(f"{said} misses the whole word '<{word}>', which fastText adds as one more unit.",
+                 "add '<' + word + '>' to the set")
+        if got | {f"<{word}>"} == _ngrams(word, lo, hi - 1):
+            fail(f"{said} stops at length {hi - 1}: n_max = {hi} is included.", "range(n_min, n_max + 1)")
+        missing, extra = sorted(want - got)[:5], sorted(got - want)[:5]
+        fail(f"{said} differs from fastText's n-grams: missing {missing}, not expected {extra}.",
+             "all substrings of '<' + word + '>' with n_min <= length <= n_max, plus '<' + word + '>'")
+    ex = sorted(_ngrams("where", 3, 3), key=lambda g: (len(g), "<where>".find(g)))
+    passed("Exercise 3 (char_ngrams)",
+           f"'where' has {len(_ngrams('where'))} n-grams, e.g. {', '.join(ex)}.")

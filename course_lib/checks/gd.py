@@ -1,7 +1,9 @@
 """Checks for the exercises of notebook 01 (gradient descent).
 
-Every check calls the student's function on its own freshly generated inputs (not the notebook's
-data), so an answer that only reproduces the notebook's numbers does not pass.
+Each exercise asks for a step beyond what the notebook shows: the fastest constant learning rate
+of a quadratic, Nesterov's momentum (checked against ``torch.optim.SGD(nesterov=True)``), a
+learning-rate schedule that shrinks the noise ball of SGD, and a numerically stable multi-class
+cross-entropy. Every check calls the student's function on its own freshly generated inputs.
 """
 
 from __future__ import annotations
@@ -13,237 +15,305 @@ import numpy as np
 
 from . import as_array, as_number, call, close, compare, fail, passed
 
-
 # --------------------------------------------------------------------------------------------
-# Exercise 1: gradient of the mean squared error
+# Exercise 1: the fastest constant learning rate of a quadratic
 # --------------------------------------------------------------------------------------------
 
-def _mse_grad(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return 2.0 / len(y) * X.T @ (X @ w - y)
+
+def _spd(rng: np.random.Generator, eigenvalues: np.ndarray) -> np.ndarray:
+    q, _ = np.linalg.qr(rng.normal(size=(len(eigenvalues), len(eigenvalues))))
+    A = q @ np.diag(eigenvalues) @ q.T
+    return (A + A.T) / 2
 
 
-def exercise_1(mse_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]) -> None:
-    """Check ``mse_grad(X, y, w)``, the gradient of ``mean((X @ w - y) ** 2)`` w.r.t. ``w``.
+def exercise_1(fastest_lr: Callable[[np.ndarray], Any]) -> None:
+    """Check ``fastest_lr(A)``: the constant learning rate with which gradient descent on
+    ``0.5 x^T A x - b^T x`` (A symmetric positive definite) shrinks the error fastest in the worst
+    case, i.e. the alpha minimising ``max_i |1 - alpha * lambda_i|``: ``2 / (L + mu)``.
 
-    >>> exercise_1(lambda X, y, w: 2 / len(y) * X.T @ (X @ w - y))
-    ✅ Exercise 1 (mse_grad): correct.
+    >>> exercise_1(lambda A: 2 / (np.linalg.eigvalsh(A).max() + np.linalg.eigvalsh(A).min()))
+    ✅ Exercise 1 (fastest_lr): correct. For κ = 10: error × 0.818 per step (1/L gives × 0.900).
     """
     rng = np.random.default_rng(101)
-    for n, d in ((7, 3), (40, 5)):  # n != d, so a transposed product cannot pass by accident
-        X = rng.normal(size=(n, d))
-        y = rng.normal(size=n)
-        w = rng.normal(size=d)
-        expected = _mse_grad(X, y, w)
-        answer = as_array(call(mse_grad, X.copy(), y.copy(), w.copy(), name="mse_grad"),
-                          "mse_grad(X, y, w)")
-        if close(answer, expected / 2):
-            fail("mse_grad is half the true gradient: the factor 2 is missing.",
-                 "d/dw (Xw - y)^2 = 2 X^T (Xw - y): the square brings down a 2")
-        if close(answer, expected * n):
-            fail(f"mse_grad is n = {n} times the true gradient: you summed over the examples "
-                 "instead of averaging.", "the loss is a mean, so divide by n = len(y)")
-        if close(answer, expected * n / 2):
-            fail(f"mse_grad is n/2 = {n / 2:g} times the true gradient: both the 2 and the "
-                 "1/n are missing.", "gradient = 2 / n * X.T @ (X @ w - y)")
-        if close(answer, -expected):
-            fail("mse_grad has the wrong sign.",
-                 "differentiate (Xw - y)^2, not (y - Xw) with the sign dropped: "
-                 "the residual is X @ w - y")
-        compare(answer, expected, "mse_grad(X, y, w)",
-                hint=f"expected shape {expected.shape} = w's shape: 2 / n * X.T @ (X @ w - y)")
-    passed("Exercise 1 (mse_grad)")
+    for scale, cond, dim in ((0.5, 4.0, 2), (30.0, 10.0, 3), (400.0, 3.0, 4), (0.01, 25.0, 3)):
+        eig = scale * np.geomspace(1.0, cond, dim)
+        A = _spd(rng, eig)
+        L, mu = float(eig.max()), float(eig.min())
+        lr = as_number(call(fastest_lr, A.copy(), name="fastest_lr"), "fastest_lr(A)",
+                       "return one number, the learning rate")
+        best = 2 / (L + mu)
+        if np.isclose(lr, best, rtol=1e-6):
+            continue
+        where = f"for eigenvalues {np.array2string(eig, precision=3)} (L = {L:.4g}, μ = {mu:.4g})"
+        factor = max(abs(1 - lr * L), abs(1 - lr * mu))
+        if np.isclose(lr, 1 / L, rtol=1e-6):
+            fail(f"fastest_lr gave 1/L {where}. That is safe, but along the flattest direction the "
+                 f"error only shrinks by |1 - μ/L| = {factor:.3f} per step.",
+                 "make the factors of the steepest and the flattest direction equal in size: "
+                 "1 - α μ = -(1 - α L)")
+        if np.isclose(lr, 2 / L, rtol=1e-6):
+            fail(f"fastest_lr gave 2/L {where}: the divergence limit itself. Along the steepest "
+                 "direction the factor is |1 - 2| = 1: the error never shrinks there.",
+                 "balance the steepest and the flattest direction: 1 - α μ = -(1 - α L)")
+        if np.isclose(lr, 1 / mu, rtol=1e-6):
+            fail(f"fastest_lr gave 1/μ {where}: one step solves the flattest direction but the "
+                 f"steepest one is multiplied by |1 - L/μ| = {abs(1 - L / mu):.3g} > 1 per step.",
+                 "the worst direction decides; balance L and μ")
+        if np.isclose(lr, 1 / (L + mu), rtol=1e-6) or np.isclose(lr, 2 / (L - mu), rtol=1e-6):
+            fail(f"fastest_lr gave {lr:.4g} {where}; the best value is different. Check the algebra "
+                 "of 1 - α μ = -(1 - α L).", "solve for α: α (L + μ) = 2")
+        fail(f"fastest_lr gave {lr:.4g} {where}: the worst direction then shrinks by "
+             f"{factor:.3g} per step, but a better α makes it {(L - mu) / (L + mu):.3g}.",
+             "the factor per direction is |1 - α λ|; the largest over λ in [μ, L] is smallest "
+             "when the two ends are equal: 1 - α μ = -(1 - α L)")
+    kappa = 10.0
+    passed("Exercise 1 (fastest_lr)",
+           f"For κ = {kappa:g}: error × {(kappa - 1) / (kappa + 1):.3f} per step (1/L gives "
+           f"× {1 - 1 / kappa:.3f}).")
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 2: a gradient-descent loop that returns the trajectory
+# Exercise 2: Nesterov momentum, by hand, equal to torch.optim.SGD(nesterov=True)
 # --------------------------------------------------------------------------------------------
 
-def _gradient_descent(grad_fn: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lr: float,
-                      steps: int) -> np.ndarray:
-    x = np.array(x0, dtype=np.float64)
-    points = [x.copy()]
+def _momentum_paths(grad_fn: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lr: float,
+                    mu: float, steps: int) -> dict[str, np.ndarray]:
+    """Trajectories of Nesterov (PyTorch's form) and of the usual mistakes."""
+    paths = {}
+    for kind in ("nesterov", "heavy ball", "look-ahead", "no momentum in the step"):
+        x = np.array(x0, dtype=np.float64)
+        b = np.zeros_like(x)
+        out = [x.copy()]
+        for _ in range(steps):
+            if kind == "look-ahead":  # Sutskever et al.: gradient at x + mu v, v = mu v - lr g
+                g = grad_fn(x + mu * b)
+                b = mu * b - lr * g
+                x = x + b
+            else:
+                g = grad_fn(x)
+                b = mu * b + g
+                step = {"nesterov": g + mu * b, "heavy ball": b, "no momentum in the step": g}[kind]
+                x = x - lr * step
+            out.append(x.copy())
+        paths[kind] = np.array(out)
+    return paths
+
+
+def _torch_nesterov(A: np.ndarray, c: np.ndarray, x0: np.ndarray, lr: float, mu: float,
+                    steps: int) -> np.ndarray:
+    import torch
+
+    p = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr, momentum=mu, nesterov=True)
+    At, ct = torch.tensor(A), torch.tensor(c)
+    out = [p.detach().clone()]
     for _ in range(steps):
-        x = x - lr * grad_fn(x)
-        points.append(x.copy())
-    return np.array(points)
+        opt.zero_grad()
+        (0.5 * p @ At @ p - ct @ p).backward()
+        opt.step()
+        out.append(p.detach().clone())
+    return torch.stack(out).numpy()
 
 
-def exercise_2(gradient_descent: Callable[..., Any]) -> None:
-    """Check ``gradient_descent(grad_fn, x0, lr, steps)``: it returns every point visited, an
-    array of shape ``(steps + 1, dim)`` that starts with ``x0``.
+def exercise_2(nesterov: Callable[..., Any]) -> None:
+    """Check ``nesterov(grad_fn, x0, lr, mu, steps)``: the trajectory (``steps + 1`` points, x0
+    first) of Nesterov momentum in PyTorch's form, ``b = mu b + g; x = x - lr (g + mu b)``, written
+    without ``torch.optim``; compared with ``torch.optim.SGD(momentum=mu, nesterov=True)``.
 
-    >>> def gd(grad_fn, x0, lr, steps):
-    ...     xs = [np.array(x0, dtype=float)]
+    >>> def nesterov(grad_fn, x0, lr, mu, steps):
+    ...     x, b, out = np.array(x0, dtype=float), np.zeros(len(x0)), [np.array(x0, dtype=float)]
     ...     for _ in range(steps):
-    ...         xs.append(xs[-1] - lr * grad_fn(xs[-1]))
-    ...     return np.array(xs)
-    >>> exercise_2(gd)
-    ✅ Exercise 2 (gradient_descent): correct.
+    ...         g = grad_fn(x); b = mu * b + g; x = x - lr * (g + mu * b); out.append(x)
+    ...     return np.array(out)
+    >>> exercise_2(nesterov)
+    ✅ Exercise 2 (nesterov): correct. It matches torch.optim.SGD(nesterov=True) step for step.
     """
     rng = np.random.default_rng(202)
-    for dim, lr, steps in ((2, 0.1, 7), (3, 0.05, 12)):
-        q = rng.normal(size=(dim, dim))
-        A = q @ q.T + dim * np.eye(dim)  # a well-conditioned convex quadratic
-        b = rng.normal(size=dim)
+    for dim, lr, mu, steps in ((2, 0.05, 0.9, 15), (3, 0.02, 0.8, 25)):
+        A = _spd(rng, np.geomspace(1.0, 12.0, dim))
+        c = rng.normal(size=dim)
 
-        def grad_fn(x: np.ndarray, A: np.ndarray = A, b: np.ndarray = b) -> np.ndarray:
-            return A @ x - b
+        def grad_fn(x: np.ndarray, A: np.ndarray = A, c: np.ndarray = c) -> np.ndarray:
+            return A @ x - c
 
-        x0 = rng.normal(size=dim)
-        x0_given = x0.copy()
-        expected = _gradient_descent(grad_fn, x0, lr, steps)
-        raw = call(gradient_descent, grad_fn, x0_given, lr, steps, name="gradient_descent")
-        if not np.array_equal(x0_given, x0):
-            fail("gradient_descent changed the caller's x0 in place.",
-                 "start with x = np.array(x0, dtype=float) (a copy) before updating x")
-        answer = as_array(raw, "the trajectory")
-        if answer.ndim != 2 or answer.shape[1] != dim:
-            fail(f"the trajectory has shape {answer.shape}; expected (steps + 1, dim) = "
-                 f"{expected.shape}.", "return np.array(points) where points is a list of the "
-                 "1-D points x0, x1, ..., x_steps")
-        if len(answer) > 1 and np.allclose(answer, answer[-1]) and not np.allclose(answer[0], x0):
-            fail("every row of the trajectory is the same (final) point: you stored the same "
-                 "array object each time and then changed it in place.",
-                 "append a copy, points.append(x.copy()), or write x = x - lr * g (a new array)")
-        if len(answer) == steps and close(answer, expected[1:]):
-            fail(f"the trajectory has {steps} points but must have steps + 1 = {steps + 1}: "
-                 "the starting point x0 is missing.", "put x0 in the list before the loop")
-        if len(answer) == steps and close(answer, expected[:-1]):
-            fail(f"the trajectory has {steps} points but must have steps + 1 = {steps + 1}: "
-                 "it stops one step early.", "take exactly `steps` gradient steps and keep x0 too")
-        if len(answer) == steps + 2 and close(answer, _gradient_descent(grad_fn, x0, lr, steps + 1)):
-            fail(f"the trajectory has {steps + 2} points: one gradient step too many "
-                 f"(steps = {steps} should give {steps + 1} points, x0 included).",
-                 "loop `for _ in range(steps)`")
-        if len(answer) != steps + 1:
-            fail(f"the trajectory has {len(answer)} points; expected steps + 1 = {steps + 1} "
-                 "(x0 and one point after each step).")
-        uphill = _gradient_descent(lambda x, g=grad_fn: -g(x), x0, lr, steps)
-        if close(answer, uphill):
-            fail("your steps go uphill: you added the gradient.",
-                 "gradient DEscent subtracts: x = x - lr * grad_fn(x)")
-        if not np.allclose(answer[0], x0):
-            fail("the first row of the trajectory should be x0 itself.")
-        compare(answer, expected, "the trajectory",
-                hint="each step is x_{t+1} = x_t - lr * grad_fn(x_t); check where lr goes")
-    passed("Exercise 2 (gradient_descent)")
+        x0 = rng.normal(size=dim) * 3
+        given = x0.copy()
+        expected = _torch_nesterov(A, c, x0, lr, mu, steps)
+        raw = call(nesterov, grad_fn, given, lr, mu, steps, name="nesterov",
+                   forbidden=("torch.optim.SGD",))
+        if not np.array_equal(given, x0):
+            fail("nesterov changed the caller's x0 in place.", "start from x = np.array(x0, dtype=float)")
+        path = as_array(raw, "the trajectory")
+        if path.shape != expected.shape:
+            if path.shape == (steps, dim):
+                fail(f"the trajectory has {steps} points; it must have steps + 1 = {steps + 1}, "
+                     "starting with x0.", "put x0 in the list before the loop")
+            fail(f"the trajectory has shape {path.shape}; expected (steps + 1, dim) = {expected.shape}.")
+        mistakes = _momentum_paths(grad_fn, x0, lr, mu, steps)
+        assert np.allclose(mistakes["nesterov"], expected)  # our own formula is PyTorch's
+        if close(path, mistakes["heavy ball"]):
+            fail("that is heavy-ball momentum (section 5), x = x - lr * b. Nesterov steps along "
+                 "g + mu * b: the velocity's next move is added once more (it looks ahead).",
+                 "b = mu * b + g; x = x - lr * (g + mu * b)")
+        if close(path, mistakes["look-ahead"]):
+            fail("that is the look-ahead form (gradient at x + mu v, Sutskever et al. 2013). It is "
+                 "the same method written for another variable, so its points differ from "
+                 "PyTorch's.", "use PyTorch's form: b = mu * b + g; x = x - lr * (g + mu * b)")
+        if close(path, mistakes["no momentum in the step"]):
+            fail("your steps are plain gradient steps: the velocity b never enters the update.",
+                 "x = x - lr * (g + mu * b)")
+        compare(path, expected, "the trajectory",
+                hint="b starts at 0; each step: g = grad_fn(x); b = mu * b + g; x = x - lr * (g + mu * b)")
+    passed("Exercise 2 (nesterov)", "It matches torch.optim.SGD(nesterov=True) step for step.")
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 3: a numerically stable logistic loss (binary cross-entropy from logits)
+# Exercise 3: a learning-rate schedule that shrinks the noise ball of SGD
 # --------------------------------------------------------------------------------------------
 
-def _log_loss(z: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+_SGD_STEPS = 4000
+_SGD_LR0 = 0.05
 
 
-def exercise_3(log_loss: Callable[[np.ndarray, np.ndarray], Any]) -> None:
-    """Check ``log_loss(z, y)``: the mean binary cross-entropy of labels ``y`` in {0, 1} given
-    logits ``z`` (before the sigmoid), finite even for logits like +-1000.
-
-    >>> exercise_3(lambda z, y: np.mean(np.logaddexp(0, z) - y * z))
-    ✅ Exercise 3 (log_loss): correct.
-    """
+def _sgd_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(303)
-    n = 25
-    z = rng.normal(scale=3.0, size=n)
-    y = (rng.random(n) < 0.5).astype(np.float64)
-    expected = _log_loss(z, y)
-    with np.errstate(all="ignore"):
-        answer = as_array(call(log_loss, z.copy(), y.copy(), name="log_loss"), "log_loss(z, y)")
-    per_example = np.logaddexp(0.0, z) - y * z
-    if answer.shape == per_example.shape and close(answer, per_example):
-        fail("log_loss returned one loss per example; it should return their mean (one number).",
-             "wrap it in np.mean(...)")
-    if answer.size == 1:
-        a = float(answer.reshape(()))
-        if np.isclose(a, -expected, rtol=1e-6):
-            fail("log_loss has the wrong sign: a loss must be >= 0.",
-                 "cross-entropy is MINUS the log-likelihood: -[y log p + (1 - y) log(1 - p)]")
-        if np.isclose(a, expected * n, rtol=1e-6):
-            fail(f"log_loss is n = {n} times too large: you summed over the examples instead "
-                 "of taking the mean.", "use np.mean, not np.sum")
-        if np.isclose(a, expected / np.log(2), rtol=1e-6):
-            fail("log_loss uses log base 2; the course uses the natural logarithm.", "np.log")
-        if not np.isclose(a, expected, rtol=1e-6):
-            fail(f"log_loss(z, y) = {a:.6g} but the mean cross-entropy is {expected:.6g} for "
-                 f"z = {np.array2string(z[:3], precision=3)}..., y = {y[:3]}...",
-                 "loss_i = -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = "
-                 "log(1 + exp(z)) - y * z, averaged over i")
-    else:
-        compare(answer, np.float64(expected), "log_loss(z, y)", hint="return one number: the mean")
+    X = rng.normal(size=(200, 2)) * np.array([1.0, 0.5])
+    w_true = np.array([2.0, -1.0])
+    y = X @ w_true + rng.normal(scale=1.0, size=200)  # noisy targets: per-example gradients disagree
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    return X, y, w_star
 
-    # Large logits: confident predictions, right and wrong.
-    z_big = np.array([1000.0, -1000.0, 40.0, -40.0, 800.0, -800.0])
-    y_big = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
-    expected_big = _log_loss(z_big, y_big)
-    with np.errstate(all="ignore"):
-        big = as_array(call(log_loss, z_big.copy(), y_big.copy(), name="log_loss"),
-                       "log_loss(z, y)")
-    if not np.all(np.isfinite(big)):
-        fail(f"log_loss gives {big.reshape(-1)[0]} for large logits (z = +-1000): the naive "
-             "formula overflows (exp(1000) = inf) or takes log(0).",
-             "use log(1 + exp(z)) - y * z with np.logaddexp(0, z), or "
-             "max(z, 0) - y * z + log1p(exp(-|z|))")
-    if big.size == 1 and not np.isclose(float(big.reshape(())), expected_big, rtol=1e-6):
-        fail(f"log_loss is right for ordinary logits but wrong for large ones: "
-             f"{float(big.reshape(())):.6g} instead of {expected_big:.6g} for "
-             "z = [1000, -1000, 40, -40, 800, -800], y = [1, 0, 0, 1, 0, 1].",
-             "clipping the probability (e.g. to [1e-15, 1 - 1e-15]) caps the loss; compute it "
-             "from the logits: np.logaddexp(0, z) - y * z")
-    passed("Exercise 3 (log_loss)")
+
+def _sgd_final_error(X: np.ndarray, y: np.ndarray, w_star: np.ndarray, lrs: np.ndarray) -> float:
+    """Mean squared distance to the minimum after single-example SGD, over 8 seeds."""
+    errors = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, len(y), size=len(lrs))
+        w = w_star + np.array([4.0, -4.0])  # start far from the minimum
+        with np.errstate(all="ignore"):
+            for lr, i in zip(lrs, idx):
+                w = w - lr * 2 * X[i] * (X[i] @ w - y[i])
+        errors.append(float(np.sum((w - w_star) ** 2)))
+    return float(np.mean(errors))
+
+
+def exercise_3(lr_schedule: Callable[[float, int], Any]) -> None:
+    """Check ``lr_schedule(lr0, steps)``: ``steps`` learning rates, starting at ``lr0``, never
+    increasing, with which single-example SGD ends at least 10x closer (in squared distance) to
+    the minimum than with the constant ``lr0`` -- the noise ball shrinks.
+
+    >>> exercise_3(lambda lr0, steps: lr0 / (1 + np.arange(steps) / (steps / 50)))
+    ✅ Exercise 3 (lr_schedule): correct. Squared distance to the minimum after 4000 SGD steps: constant α 0.051, your schedule 0.0016 (31x smaller).
+    """
+    raw = call(lr_schedule, _SGD_LR0, _SGD_STEPS, name="lr_schedule")
+    lrs = as_array(raw, "lr_schedule(lr0, steps)").reshape(-1)
+    if len(lrs) != _SGD_STEPS:
+        fail(f"lr_schedule(lr0, {_SGD_STEPS}) returned {len(lrs)} values; expected one per step.",
+             "return an array of length steps, e.g. lr0 / (1 + np.arange(steps) / tau)")
+    if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
+        fail("some learning rates are negative, NaN or infinite.")
+    if not np.isclose(lrs[0], _SGD_LR0, rtol=1e-6):
+        fail(f"the schedule starts at {lrs[0]:.4g}, not at lr0 = {_SGD_LR0}. Large steps at the start "
+             "are what makes fast progress towards the minimum; shrink them later.",
+             "the first value should be lr0 itself")
+    if np.any(np.diff(lrs) > 1e-12):
+        fail("the schedule increases somewhere; a decay never makes the step larger.",
+             "e.g. lr0 / (1 + t / tau), lr0 / sqrt(1 + t / tau), or a cosine from lr0 to 0")
+    X, y, w_star = _sgd_problem()
+    constant = _sgd_final_error(X, y, w_star, np.full(_SGD_STEPS, _SGD_LR0))
+    yours = _sgd_final_error(X, y, w_star, lrs)
+    if not np.isfinite(yours) or yours > 0.1 * constant:
+        total = float(lrs.sum())
+        if total < 10 or yours > constant:
+            fail(f"the steps shrink so fast that SGD stops before it reaches the minimum: they add up "
+                 f"to only {total:.3g} (constant lr0 adds up to {_SGD_LR0 * _SGD_STEPS:g}). Squared "
+                 f"distance at the end: yours {yours:.3g}, constant α {constant:.3g}.",
+                 "the sum of all steps must stay large (Robbins & Monro: Σ α_t = ∞): decay like "
+                 "1/t, not exponentially fast")
+        fail(f"the noise ball did not shrink enough: squared distance to the minimum at the end "
+             f"{yours:.3g}, with the constant lr0 {constant:.3g} (need at least 10x smaller). The "
+             f"last learning rate is {lrs[-1]:.3g}.",
+             "the noise ball's size is proportional to α: the last steps must be much smaller "
+             "than lr0, e.g. lr0 / (1 + t / tau) with tau a small share of the steps")
+    passed("Exercise 3 (lr_schedule)",
+           f"Squared distance to the minimum after {_SGD_STEPS} SGD steps: constant α {constant:.2g}, "
+           f"your schedule {yours:.2g} ({constant / yours:.0f}x smaller).")
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 4: choose a learning rate for any convex quadratic
+# Exercise 4: a numerically stable multi-class cross-entropy
 # --------------------------------------------------------------------------------------------
 
-def _gd_error_ratio(A: np.ndarray, lr: float, steps: int, rng: np.random.Generator) -> float:
-    """Distance to the minimum after ``steps`` GD steps divided by the starting distance."""
-    b = rng.normal(size=len(A))
-    x_star = np.linalg.solve(A, b)
-    x = x_star + rng.normal(size=len(A))  # error components along every eigenvector
-    start = np.linalg.norm(x - x_star)
-    with np.errstate(all="ignore"):
-        for _ in range(steps):
-            x = x - lr * (A @ x - b)
-        err = np.linalg.norm(x - x_star)
-    return float(err / start) if np.isfinite(err) else float("inf")
+_LIBRARY_LOSSES = ("scipy.special.logsumexp", "scipy.special.log_softmax", "scipy.special.softmax",
+                   "torch.nn.functional.cross_entropy", "torch.nn.functional.log_softmax",
+                   "torch.logsumexp", "torch.log_softmax")
 
 
-def exercise_4(pick_lr: Callable[[np.ndarray], Any]) -> None:
-    """Check ``pick_lr(A)``: a learning rate with which gradient descent on
-    ``J(x) = 0.5 x^T A x - b^T x`` (A symmetric positive definite) reaches the minimum, shrinking
-    the error a million-fold within ``100 * cond(A)`` steps.
+def _cross_entropy(Z: np.ndarray, y: np.ndarray) -> float:
+    m = Z.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
+    return float(np.mean(lse - Z[np.arange(len(y)), y]))
 
-    >>> exercise_4(lambda A: 1 / np.linalg.eigvalsh(A).max())
-    ✅ Exercise 4 (pick_lr): correct.
+
+def exercise_4(cross_entropy: Callable[[np.ndarray, np.ndarray], Any]) -> None:
+    """Check ``cross_entropy(Z, y)``: the mean of ``-log softmax(Z)[i, y_i]`` for logits ``Z``
+    [n, C] and integer labels ``y`` [n], finite for logits like 1000, written without a library's
+    logsumexp / log_softmax / cross_entropy.
+
+    >>> def ce(Z, y):
+    ...     m = Z.max(axis=1, keepdims=True)
+    ...     lse = m[:, 0] + np.log(np.exp(Z - m).sum(axis=1))
+    ...     return np.mean(lse - Z[np.arange(len(y)), y])
+    >>> exercise_4(ce)
+    ✅ Exercise 4 (cross_entropy): correct.
     """
     rng = np.random.default_rng(404)
-    # Matrices of very different scales, so one fixed number cannot work for all of them.
-    for scale, cond, dim in ((0.5, 4.0, 2), (30.0, 10.0, 3), (400.0, 3.0, 4), (0.01, 8.0, 2)):
-        q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
-        eig = scale * np.geomspace(1.0, cond, dim)
-        A = q @ np.diag(eig) @ q.T
-        A = (A + A.T) / 2
-        L, mu = float(eig.max()), float(eig.min())
-        value = call(pick_lr, A.copy(), name="pick_lr")
-        lr = as_number(value, "pick_lr(A)", "e.g. return 1 / L where L is the largest eigenvalue of A")
-        if not np.isfinite(lr) or lr <= 0:
-            fail(f"pick_lr(A) returned {lr}; a learning rate must be a positive number.")
-        steps = int(np.ceil(100 * L / mu))
-        ratio = _gd_error_ratio(A, lr, steps, rng)
-        if ratio <= 1e-6:
-            continue
-        where = f"for a matrix with eigenvalues {np.array2string(eig, precision=3)}"
-        if lr >= 2 / L * (1 - 1e-9):
-            fail(f"pick_lr gave lr = {lr:.4g} {where}, but the limit is 2/L = {2 / L:.4g} "
-                 f"(L = largest eigenvalue = {L:.4g}). Along that eigenvector each step multiplies "
-                 f"the error by |1 - lr*L| = {abs(1 - lr * L):.3g} >= 1, so GD "
-                 + ("oscillates without converging." if abs(1 - lr * L) < 1 + 1e-6
-                    else "blows up."),
-                 "use a value safely below 2/L, e.g. 1/L (np.linalg.eigvalsh(A).max())")
-        fail(f"pick_lr gave lr = {lr:.4g} {where}: after {steps} steps the error only shrank to "
-             f"{ratio:.2g} of its start. That is too small a step (2/L = {2 / L:.4g}).",
-             "scale the step to the matrix: 1/L, with L the largest eigenvalue, is a safe choice")
-    passed("Exercise 4 (pick_lr)")
+    n, C = 9, 4
+    Z = rng.normal(scale=2.0, size=(n, C))
+    y = rng.integers(0, C, size=n)
+    y[:C] = np.arange(C)  # every class occurs
+    expected = _cross_entropy(Z, y)
+    with np.errstate(all="ignore"):
+        answer = as_array(call(cross_entropy, Z.copy(), y.copy(), name="cross_entropy",
+                               forbidden=_LIBRARY_LOSSES), "cross_entropy(Z, y)")
+    m = Z.max(axis=1, keepdims=True)
+    lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
+    per_example = lse - Z[np.arange(n), y]
+    if answer.shape == per_example.shape and close(answer, per_example):
+        fail("cross_entropy returned one loss per example; it should return their mean (one number).",
+             "wrap it in np.mean(...)")
+    if answer.size != 1:
+        fail(f"cross_entropy returned shape {answer.shape}; expected one number.",
+             "pick each row's true-class logit with Z[np.arange(n), y], not Z[:, y]")
+    a = float(answer.reshape(()))
+    variants = {
+        "has the wrong sign: a loss must be >= 0 (it is MINUS the log-probability)": -expected,
+        f"is n = {n} times too large: you summed over the examples instead of averaging": expected * n,
+        "takes the column y[j] of every row (Z[:, y] is an n x n matrix); each example needs its own "
+        "label's logit, Z[np.arange(n), y]": float(np.mean(lse[:, None] - Z[:, y])),
+        "normalises over the examples (axis 0) instead of over the classes (axis 1)":
+            float(np.mean((np.log(np.exp(Z).sum(axis=0, keepdims=True)) - Z)[np.arange(n), y])),
+        "uses log base 2; the course uses the natural logarithm": expected / np.log(2),
+    }
+    for message, value in variants.items():
+        if np.isclose(a, value, rtol=1e-6):
+            fail(f"cross_entropy {message}.", "loss_i = log Σ_c exp(Z[i, c]) - Z[i, y_i], averaged over i")
+    if not np.isclose(a, expected, rtol=1e-6):
+        fail(f"cross_entropy(Z, y) = {a:.6g}, expected {expected:.6g}.",
+             "loss_i = log Σ_c exp(Z[i, c]) - Z[i, y_i], averaged over i")
+    # confident logits: exp(1000) overflows unless each row's maximum is subtracted first
+    Z_big = np.array([[1000.0, 0.0, -1000.0], [-800.0, 800.0, 790.0], [5.0, 700.0, 3.0]])
+    y_big = np.array([0, 2, 0])
+    expected_big = _cross_entropy(Z_big, y_big)
+    with np.errstate(all="ignore"):
+        big = as_array(call(cross_entropy, Z_big.copy(), y_big.copy(), name="cross_entropy",
+                            forbidden=_LIBRARY_LOSSES), "cross_entropy(Z, y)")
+    if big.size != 1 or not np.all(np.isfinite(big)):
+        fail("cross_entropy is not finite for logits like 1000: exp(1000) overflows to inf.",
+             "subtract each row's maximum m first: log Σ exp(z_c) = m + log Σ exp(z_c - m)")
+    if not np.isclose(float(big.reshape(())), expected_big, rtol=1e-9):
+        fail(f"cross_entropy is right for ordinary logits but gives {float(big.reshape(())):.6g} "
+             f"instead of {expected_big:.6g} for large ones (Z = {Z_big.tolist()}, y = {y_big.tolist()}).",
+             "clipping probabilities caps the loss; work with logits: m + log Σ exp(z_c - m) - z_y")
+    passed("Exercise 4 (cross_entropy)")

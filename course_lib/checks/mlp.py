@@ -1,7 +1,9 @@
 """Checks for the exercises of notebook 02 (multi-layer perceptrons).
 
-Every check calls the student's function on its own freshly generated inputs (not the notebook's
-data), so an answer that only reproduces the notebook's numbers does not pass.
+Exercise 1 asks for the backward pass of a network the notebook does not differentiate (ReLU and a
+squared error, autograd switched off), exercise 2 for a variance-preserving initialisation (He for
+ReLU, Xavier for tanh, measured through a deep network), exercise 3 for a parameter count. Every
+check calls the student's function on its own freshly generated inputs.
 """
 
 from __future__ import annotations
@@ -14,121 +16,186 @@ import torch
 
 from . import as_array, as_number, call, close, compare, fail, passed
 
-
 # --------------------------------------------------------------------------------------------
-# Exercise 1: ReLU and a numerically stable softmax
+# Exercise 1: backpropagation through a ReLU network with a squared error, by hand
 # --------------------------------------------------------------------------------------------
 
-def exercise_1(relu: Callable[[torch.Tensor], Any], softmax: Callable[[torch.Tensor], Any]) -> None:
-    """Check ``relu(z)`` (element-wise) and ``softmax(z)`` over the last axis of ``z`` [N, C].
+_AUTOGRAD = ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward")
 
-    >>> exercise_1(lambda z: z.clamp(min=0),
-    ...            lambda z: (z - z.max(1, keepdim=True).values).exp()
-    ...            / (z - z.max(1, keepdim=True).values).exp().sum(1, keepdim=True))
-    ✅ Exercise 1 (relu and softmax): correct.
+
+def _relu_mlp_grads(X: torch.Tensor, Y: torch.Tensor, W1: torch.Tensor, b1: torch.Tensor,
+                    W2: torch.Tensor, b2: torch.Tensor, derivative: str = "relu",
+                    scale: float = 1.0) -> tuple[torch.Tensor, ...]:
+    """The hand-written gradients, with the usual mistakes switchable (for the diagnosis)."""
+    Z1 = X @ W1.T + b1
+    H = Z1.clamp(min=0)
+    out = H @ W2.T + b2
+    d_out = scale * 2 * (out - Y) / len(X)
+    dW2, db2 = d_out.T @ H, d_out.sum(0)
+    dH = d_out @ W2
+    dZ1 = dH * {"relu": (Z1 > 0).to(X.dtype), "tanh": 1 - H**2, "output": H}[derivative]
+    return dZ1.T @ X, dZ1.sum(0), dW2, db2
+
+
+def exercise_1(relu_mlp_backward: Callable[..., Any]) -> None:
+    """Check ``relu_mlp_backward(X, Y, W1, b1, W2, b2) -> (dW1, db1, dW2, db2)``: the gradients of
+    ``L = mean over examples of ||relu(X W1^T + b1) W2^T + b2 - Y||^2``, written without autograd
+    and compared with autograd.
+
+    >>> def backward(X, Y, W1, b1, W2, b2):
+    ...     Z1 = X @ W1.T + b1; H = Z1.clamp(min=0); d = 2 * (H @ W2.T + b2 - Y) / len(X)
+    ...     dZ1 = (d @ W2) * (Z1 > 0)
+    ...     return dZ1.T @ X, dZ1.sum(0), d.T @ H, d.sum(0)
+    >>> exercise_1(backward)
+    ✅ Exercise 1 (relu_mlp_backward): correct.
     """
     gen = torch.Generator().manual_seed(202)
-    # ---- ReLU
-    z = torch.randn(5, 7, generator=gen, dtype=torch.float64)
-    z_given = z.clone()
-    answer = call(relu, z_given, name="relu")
-    if not torch.equal(z_given, z):
-        fail("relu changed its input in place (the caller's tensor lost its negative values).",
-             "return a new tensor: torch.clamp(z, min=0), torch.maximum(z, torch.zeros_like(z)) "
-             "or z * (z > 0); avoid z[z < 0] = 0 on the input")
-    if isinstance(answer, tuple):
-        fail("relu returned a tuple: torch.max(z, 0) is the maximum ALONG axis 0 (values and "
-             "indices), not max(z, 0) element by element.",
-             "use torch.clamp(z, min=0) or torch.maximum(z, torch.zeros_like(z))")
-    a = as_array(answer, "relu(z)")
-    expected = np.maximum(z.numpy(), 0)
-    if a.shape != expected.shape:
-        fail(f"relu(z) has shape {a.shape}; expected {expected.shape}, the shape of z.",
-             "ReLU works element by element: it never reduces an axis")
-    if close(a, np.abs(z.numpy())):
-        fail("relu(z) returns |z|: negative inputs must become 0, not positive.",
-             "ReLU(z) = max(z, 0)")
-    if close(a, (z.numpy() > 0).astype(float)):
-        fail("relu(z) returns the step function (0 or 1) -- that is ReLU's derivative, not ReLU.",
-             "ReLU(z) = max(z, 0) keeps positive values as they are")
-    compare(a, expected, "relu(z)", hint="ReLU(z) = max(z, 0) element by element")
-
-    # ---- softmax
-    z = torch.randn(4, 6, generator=gen, dtype=torch.float64) * 3  # 4 examples, 6 classes
-    expected = torch.softmax(z, dim=1).numpy()
-    a = as_array(call(softmax, z.clone(), name="softmax"), "softmax(z)")
-    if a.shape != expected.shape:
-        fail(f"softmax(z) has shape {a.shape}; expected {expected.shape} (one probability per class "
-             "and example).", "divide by the sum with keepdim=True so the shapes broadcast")
-    if close(a, torch.softmax(z, dim=0).numpy()):
-        fail("softmax normalised the wrong axis: each COLUMN sums to 1, but each ROW (one "
-             "example) should.", "sum over the classes, the last axis: dim=1 (or dim=-1)")
-    if close(a, (z.exp() / z.exp().sum()).numpy()):
-        fail("softmax divided by the sum over the whole batch: the rows do not sum to 1.",
-             "sum over the classes only, dim=1, keepdim=True")
-    if close(a, torch.log_softmax(z, dim=1).numpy()):
-        fail("softmax returned log-probabilities (log_softmax).", "exponentiate and normalise")
-    compare(a, expected, "softmax(z)",
-            hint="softmax(z)_c = exp(z_c) / sum_k exp(z_k), over the last axis")
-    # large logits: exp(1000) overflows unless the row maximum is subtracted first
-    big = torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1000.0]], dtype=torch.float64)
-    expected = torch.softmax(big, dim=1).numpy()
-    raw = call(softmax, big.clone(), name="softmax")
-    a = as_array(raw, "softmax(z) for large logits")
-    if not np.all(np.isfinite(a)):
-        fail("softmax returns NaN for logits like 1000: exp(1000) overflows to inf and inf/inf "
-             "is NaN.", "subtract each row's maximum first, z - z.max(dim=1, keepdim=True).values; "
-             "softmax does not change when you shift a row by a constant")
-    compare(a, expected, "softmax(z) for large logits",
-            hint="subtract each row's maximum before exp (it cancels in the ratio)")
-    passed("Exercise 1 (relu and softmax)")
+    for n, d_in, hidden, d_out in ((6, 4, 5, 3), (9, 3, 7, 2)):  # all different: no transposition passes
+        X = torch.randn(n, d_in, generator=gen, dtype=torch.float64)
+        Y = torch.randn(n, d_out, generator=gen, dtype=torch.float64)
+        params = [torch.randn(hidden, d_in, generator=gen, dtype=torch.float64),
+                  torch.randn(hidden, generator=gen, dtype=torch.float64),
+                  torch.randn(d_out, hidden, generator=gen, dtype=torch.float64),
+                  torch.randn(d_out, generator=gen, dtype=torch.float64)]
+        leaves = [p.clone().requires_grad_(True) for p in params]
+        W1, b1, W2, b2 = leaves
+        loss = ((torch.relu(X @ W1.T + b1) @ W2.T + b2 - Y) ** 2).sum(1).mean()
+        expected = torch.autograd.grad(loss, leaves)
+        raw = call(relu_mlp_backward, X.clone(), Y.clone(), *(p.clone() for p in params),
+                   name="relu_mlp_backward", forbidden=_AUTOGRAD)
+        names = ("dW1", "db1", "dW2", "db2")
+        if not isinstance(raw, (tuple, list)) or len(raw) != 4:
+            fail("relu_mlp_backward should return four gradients: (dW1, db1, dW2, db2).",
+                 "return dW1, db1, dW2, db2")
+        grads = [as_array(g, k) for g, k in zip(raw, names)]
+        for g, e, k, p in zip(grads, expected, names, params):
+            if g.shape != tuple(e.shape):
+                if g.shape == tuple(e.shape)[::-1] and g.ndim == 2:
+                    fail(f"{k} is transposed: shape {g.shape}, but the parameter has shape "
+                         f"{tuple(p.shape)}.", "a gradient has the shape of its parameter: dW = dZ.T @ input")
+                if k.startswith("db") and g.ndim == 2 and g.shape[0] == n:
+                    fail(f"{k} has shape {g.shape}: you did not sum over the batch.",
+                         "the bias is used by every example: sum its gradient over dim 0")
+                fail(f"{k} has shape {g.shape}; expected {tuple(e.shape)}, the shape of the parameter.")
+        exp = [e.numpy() for e in expected]
+        for how, message in (
+            ({"derivative": "tanh"}, "you used tanh's derivative 1 - a^2. ReLU's derivative is 1 where "
+                                     "its input z > 0 and 0 elsewhere"),
+            ({"derivative": "output"}, "you multiplied by the ReLU's output instead of its derivative "
+                                       "(1 where z > 0, else 0)"),
+            ({"scale": 0.5}, "all gradients are half the true ones: the 2 from the square is missing"),
+            ({"scale": 1.0 / d_out}, f"all gradients are 1/{d_out} of the true ones: you averaged over "
+                                     "the outputs too; the loss sums over the outputs and averages over "
+                                     "the examples"),
+            ({"scale": float(n)}, f"all gradients are n = {n} times too large: the 1/n of the mean over "
+                                  "the examples is missing"),
+        ):
+            wrong = [w.numpy() for w in _relu_mlp_grads(X, Y, *params, **how)]
+            if all(close(g, w) for g, w in zip(grads, wrong)):
+                fail(f"relu_mlp_backward: {message}.",
+                     "dOut = 2 (out - Y) / n; dH = dOut @ W2; dZ1 = dH * (Z1 > 0)")
+        for g, e, k in zip(grads, exp, names):
+            compare(g, e, k, hint="forward: Z1 = X @ W1.T + b1, H = relu(Z1), out = H @ W2.T + b2; "
+                                  "backward from dOut = 2 (out - Y) / n")
+    passed("Exercise 1 (relu_mlp_backward)")
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 2: the backward pass of a linear layer
+# Exercise 2: variance-preserving initialisation (He for ReLU, Xavier for tanh)
 # --------------------------------------------------------------------------------------------
 
-def exercise_2(linear_backward: Callable[..., Any]) -> None:
-    """Check ``linear_backward(x, W, b, grad_y) -> (grad_x, grad_W, grad_b)`` for the layer
-    ``y = x @ W.T + b`` (x [N, d_in], W [d_out, d_in], b [d_out], grad_y = dL/dy [N, d_out]).
+_LIBRARY_INITS = ("torch.nn.init.kaiming_normal_", "torch.nn.init.kaiming_uniform_",
+                  "torch.nn.init.xavier_normal_", "torch.nn.init.xavier_uniform_")
 
-    >>> exercise_2(lambda x, W, b, g: (g @ W, g.T @ x, g.sum(0)))
-    ✅ Exercise 2 (linear_backward): correct.
+
+def _std_formulas(fan_in: int, fan_out: int) -> dict[str, float]:
+    return {"he": (2 / fan_in) ** 0.5, "xavier": (2 / (fan_in + fan_out)) ** 0.5,
+            "pytorch": (1 / (3 * fan_in)) ** 0.5, "lecun": (1 / fan_in) ** 0.5,
+            "he_fan_out": (2 / fan_out) ** 0.5, "variance_as_std": 2 / fan_in, "one": 1.0}
+
+
+def _signal_std(init: Callable[[torch.nn.Linear], Any], depth: int = 30, width: int = 256) -> float:
+    """Standard deviation of the pre-activations after ``depth`` Linear+ReLU layers, input std 1."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(512, width, generator=gen)
+    with torch.no_grad():
+        for _ in range(depth):
+            layer = torch.nn.Linear(width, width)
+            init(layer)
+            z = layer(x)
+            x = torch.relu(z)
+    return float(z.std())
+
+
+def _normal_init(std: float) -> Callable[[torch.nn.Linear], None]:
+    def init(layer: torch.nn.Linear) -> None:
+        torch.nn.init.normal_(layer.weight, std=std)
+        torch.nn.init.zeros_(layer.bias)
+    return init
+
+
+def exercise_2(init_layer: Callable[[torch.nn.Linear, str], Any]) -> None:
+    """Check ``init_layer(layer, nonlinearity)``: set the weight of an ``nn.Linear`` to random
+    values with mean 0 and the variance-preserving standard deviation -- He's sqrt(2 / fan_in) for
+    "relu", Xavier's sqrt(2 / (fan_in + fan_out)) for "tanh" -- and the bias to 0, without
+    ``torch.nn.init``'s kaiming/xavier functions; return the layer.
+
+    >>> def init_layer(layer, nonlinearity):
+    ...     fan_out, fan_in = layer.weight.shape
+    ...     std = (2 / fan_in) ** 0.5 if nonlinearity == "relu" else (2 / (fan_in + fan_out)) ** 0.5
+    ...     with torch.no_grad():
+    ...         layer.weight.normal_(0, std); layer.bias.zero_()
+    ...     return layer
+    >>> exercise_2(init_layer)  # doctest: +ELLIPSIS
+    ✅ Exercise 2 (init_layer): correct. Signal std after 30 ReLU layers of width 256: yours ..., Xavier's ..., PyTorch's default ...
     """
-    gen = torch.Generator().manual_seed(303)
-    for n, d_in, d_out in ((5, 4, 3), (8, 2, 6)):  # all different: a transposition cannot pass
-        x = torch.randn(n, d_in, generator=gen, dtype=torch.float64, requires_grad=True)
-        W = torch.randn(d_out, d_in, generator=gen, dtype=torch.float64, requires_grad=True)
-        b = torch.randn(d_out, generator=gen, dtype=torch.float64, requires_grad=True)
-        grad_y = torch.randn(n, d_out, generator=gen, dtype=torch.float64)
-        (x @ W.T + b).backward(grad_y)  # autograd gives the expected gradients
-        raw = call(linear_backward, x.detach().clone(), W.detach().clone(), b.detach().clone(),
-                    grad_y.clone(), name="linear_backward")
-        if not isinstance(raw, (tuple, list)) or len(raw) != 3:
-            fail("linear_backward should return three gradients: (grad_x, grad_W, grad_b).",
-                 "return grad_x, grad_W, grad_b")
-        gx, gW, gb = (as_array(g, f"grad_{k}") for g, k in zip(raw, ("x", "W", "b")))
-        if gW.shape == (d_in, d_out) and close(gW, W.grad.numpy().T):
-            fail(f"grad_W is transposed: shape {gW.shape}, but W has shape {(d_out, d_in)}.",
-                 "a gradient always has the shape of its parameter: grad_W = grad_y.T @ x")
-        if gb.shape == (n, d_out) and close(gb.sum(0), b.grad.numpy()):
-            fail(f"grad_b has shape {gb.shape}: you did not sum over the batch. b is added to "
-                 f"every example, so its gradient collects all {n} contributions.",
-                 "grad_b = grad_y.sum(dim=0), shape (d_out,)")
-        if gb.shape == (d_out,) and close(gb * n, b.grad.numpy()):
-            fail(f"grad_b is 1/n = 1/{n} of the right value: you averaged over the batch. The "
-                 "mean over the batch is already inside grad_y (the loss did it).",
-                 "grad_b = grad_y.sum(dim=0)")
-        if gW.shape == (d_out, d_in) and close(gW * n, W.grad.numpy()):
-            fail(f"grad_W is 1/n = 1/{n} of the right value: you averaged over the batch.",
-                 "grad_W = grad_y.T @ x, a sum over the examples")
-        if gx.shape != (n, d_in):
-            fail(f"grad_x has shape {gx.shape}; expected {(n, d_in)}, the shape of x.",
-                 "grad_x = grad_y @ W: [N, d_out] @ [d_out, d_in] = [N, d_in]")
-        compare(gx, x.grad, "grad_x", hint="grad_x = grad_y @ W")
-        compare(gW, W.grad, "grad_W", hint="grad_W = grad_y.T @ x (shape of W: [d_out, d_in])")
-        compare(gb, b.grad, "grad_b", hint="grad_b = grad_y.sum(dim=0)")
-    passed("Exercise 2 (linear_backward)")
+    names = {"he": "He's sqrt(2 / fan_in)", "xavier": "Xavier's sqrt(2 / (fan_in + fan_out))",
+             "pytorch": "PyTorch's default for nn.Linear (uniform, std 1/sqrt(3 fan_in))",
+             "lecun": "sqrt(1 / fan_in) (LeCun's)", "he_fan_out": "sqrt(2 / fan_out): fan_out instead of fan_in",
+             "variance_as_std": "2 / fan_in: that is the VARIANCE; the std is its square root",
+             "one": "1 (a standard normal)"}
+    for seed, (fan_in, fan_out) in enumerate(((400, 200), (150, 600))):
+        for nonlinearity in ("relu", "tanh"):
+            torch.manual_seed(seed)
+            layer = torch.nn.Linear(fan_in, fan_out)
+            returned = call(init_layer, layer, nonlinearity, name="init_layer", forbidden=_LIBRARY_INITS)
+            if returned is not layer:
+                fail("init_layer should change the layer in place and return the layer itself.",
+                     "end with `return layer`")
+            w = layer.weight.detach().double()
+            bias = layer.bias.detach().double()
+            if bias.abs().max() > 0:
+                fail("the bias is not 0. With variance-preserving weights the biases start at zero.",
+                     "layer.bias.zero_() inside torch.no_grad()")
+            std, mean = float(w.std()), float(w.mean())
+            if abs(mean) > 5 * std / w.numel() ** 0.5:
+                fail(f"the weights have mean {mean:.3g}; they should be centred on 0.",
+                     "draw them with mean 0, e.g. torch.randn(...) * std")
+            formulas = _std_formulas(fan_in, fan_out)
+            want = "he" if nonlinearity == "relu" else "xavier"
+            if abs(std / formulas[want] - 1) < 0.03:
+                continue
+            where = f"for nonlinearity={nonlinearity!r}, fan_in={fan_in}, fan_out={fan_out}"
+            for key, value in formulas.items():
+                if abs(std / value - 1) < 0.03:
+                    why = ""
+                    if key == "xavier" and nonlinearity == "relu":
+                        why = (" ReLU sets half of its inputs to 0, which halves the signal's second "
+                               "moment in every layer; He's factor 2 makes up for it.")
+                    if key == "he" and nonlinearity == "tanh":
+                        why = (" The factor 2 is for ReLU, which zeroes half its inputs; tanh keeps "
+                               "both signs.")
+                    fail(f"the weights have std {std:.4g} {where}: that is {names[key]}, but "
+                         f"{names[want]} = {formulas[want]:.4g} was asked for.{why}",
+                         "fan_in = layer.in_features, fan_out = layer.out_features")
+            fail(f"the weights have std {std:.4g} {where}; expected {names[want]} = {formulas[want]:.4g}.",
+                 "layer.weight.normal_(0, std) inside torch.no_grad(); fan_in = layer.in_features")
+    yours = _signal_std(lambda layer: call(init_layer, layer, "relu", name="init_layer",
+                                           forbidden=_LIBRARY_INITS))
+    xavier = _signal_std(_normal_init((1 / 256) ** 0.5))
+    default = _signal_std(lambda layer: None)
+    passed("Exercise 2 (init_layer)", f"Signal std after 30 ReLU layers of width 256: yours "
+                                      f"{yours:.2g}, Xavier's {xavier:.1g}, PyTorch's default {default:.1g}.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,214 +1,331 @@
 """Checks for the exercises of notebook 05 (LSTM sentiment).
 
-Each check calls the student's function on a small fixed example and names the typical mistake
-(off-by-specials, padding on the wrong side, presence instead of counts, a missing sigmoid...).
+Each check calls the student's function on a small fixed example and names the typical mistake:
+a sigmoid that overflows or loses the small probabilities, a GRU with the gates in the wrong order
+or the reset gate in the wrong place, a forget-gate bias set in only one of the two bias vectors,
+gradient clipping per tensor instead of over all parameters together.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
-from . import as_array, call, close, compare, fail, passed
+from . import as_array, as_number, call, close, compare, fail, passed
 
-_DOCS = [
-    ["the", "movie", "is", "good"],
-    ["the", "movie", "is", "not", "good", "at", "all"],
-    ["a", "bad", "movie"],
-    ["the", "plot"],
-]
+# ----------------------------------------------------------------------------- exercise 1
+
+_Z = np.array([-1000.0, -600.0, -60.0, -20.0, -1.0, 0.0, 0.5, 20.0, 60.0, 1000.0])
+_SIGMOID_LIBRARY = ("scipy.special.expit", "torch.sigmoid", "torch.special.expit",
+                    "torch.Tensor.sigmoid", "torch.nn.functional.sigmoid")
 
 
-def exercise_1(build_vocab: Callable[[list[list[str]], int], Mapping[str, int]],
-               encode: Callable[[Sequence[str], Mapping[str, int]], Any]) -> None:
-    """Check ``build_vocab(token_lists, min_freq) -> dict`` (``"<pad>"`` = 0, ``"<unk>"`` = 1,
-    then every token seen at least ``min_freq`` times, ids 2, 3, ...) and
-    ``encode(tokens, vocab) -> list[int]`` (unknown tokens -> the id of ``"<unk>"``).
+def _sigmoid_reference(z: np.ndarray) -> np.ndarray:
+    out = np.empty_like(z, dtype=np.float64)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
 
-    >>> from course_lib.text import Vocab
-    >>> exercise_1(lambda docs, k: Vocab.build(docs, min_freq=k).index,
-    ...            lambda toks, v: [v.get(t, v["<unk>"]) for t in toks])
-    ✅ Exercise 1: correct.
+
+def exercise_1(stable_sigmoid: Callable[[np.ndarray], Any]) -> None:
+    """Check ``stable_sigmoid(z)`` (NumPy, element-wise σ(z) = 1 / (1 + e^{-z})): no overflow
+    for large negative z, full relative precision for the tiny probabilities, any shape.
+
+    >>> exercise_1(_sigmoid_reference)
+    ✅ Exercise 1: correct. No overflow from z = -1000 to 1000, and σ(-60) = 8.76e-27 keeps its digits.
     """
-    counts = Counter(t for doc in _DOCS for t in doc)
-    min_freq = 2
-    wanted = {t for t, n in counts.items() if n >= min_freq}  # the, movie, is, good
-    vocab = call(build_vocab, [list(d) for d in _DOCS], min_freq, name="build_vocab",
-                 hint="it receives a list of token lists and min_freq")
-    if not isinstance(vocab, Mapping):
-        fail(f"build_vocab returned a {type(vocab).__name__}; expected a dict token -> id.",
-             "e.g. {'<pad>': 0, '<unk>': 1, 'the': 2, ...}")
-    if "<pad>" not in vocab or "<unk>" not in vocab:
-        missing = [s for s in ("<pad>", "<unk>") if s not in vocab]
-        fail(f"the vocabulary has no {' / '.join(missing)} entry.",
-             "start from {'<pad>': 0, '<unk>': 1} and add the words after them")
-    if vocab["<pad>"] != 0 or vocab["<unk>"] != 1:
-        fail(f"'<pad>' has id {vocab['<pad>']} and '<unk>' id {vocab['<unk>']}; expected 0 and 1.",
-             "the special tokens come first, the words get ids 2, 3, ...")
-    ids = list(vocab.values())
-    if len(set(ids)) != len(ids):
-        dup = sorted(t for t in vocab if ids.count(vocab[t]) > 1)
-        fail(f"several tokens share an id: {dup}. The words' ids collide with the specials' ids "
-             "(off by the number of special tokens).",
-             "number the words starting after the specials: id = 2 + position in the word list")
-    words = set(vocab) - {"<pad>", "<unk>"}
-    exact = {t for t, n in counts.items() if n == min_freq}
-    if words == wanted - exact:
-        fail(f"tokens seen exactly min_freq={min_freq} times are missing ({sorted(exact)}).",
-             "keep a token when count >= min_freq (not >)")
-    if words == set(counts):
-        fail(f"every token is in the vocabulary; rare ones (seen < min_freq={min_freq} times) "
-             "should be left out.", "they become <unk> when encoded")
-    if words != wanted:
-        fail(f"the vocabulary's words are {sorted(words)}; expected {sorted(wanted)} "
-             f"(the tokens seen at least {min_freq} times).", "count tokens with collections.Counter")
-    if sorted(ids) != list(range(len(vocab))):
-        fail(f"the ids are {sorted(ids)}; expected 0 .. {len(vocab) - 1} without gaps.",
-             "nn.Embedding(len(vocab), dim) needs every id to be < len(vocab)")
-    tokens = ["the", "plot", "is", "good", "zzz"]
-    encoded = call(encode, list(tokens), vocab, name="encode",
-                   hint="it receives a token list and the vocab",
-                   hints={KeyError: "unknown tokens must not crash: use vocab.get(token, vocab['<unk>'])"})
-    got = [int(i) for i in as_array(encoded, "encode(tokens, vocab)").reshape(-1)]
-    expected = [vocab.get(t, vocab["<unk>"]) for t in tokens]
-    if len(got) != len(expected):
-        fail(f"encode returned {len(got)} ids for {len(tokens)} tokens: unknown tokens were "
-             "dropped." if len(got) < len(expected) else
-             f"encode returned {len(got)} ids for {len(tokens)} tokens.",
-             "every token gets exactly one id; unknown ones get vocab['<unk>']")
-    if got == [vocab.get(t, 0) for t in tokens] and got != expected:
-        fail("encode maps unknown tokens to 0, the id of <pad>; they should get <unk> (1).",
-             "<pad> is ignored by the model; use vocab.get(token, vocab['<unk>'])")
-    if got == [e - 2 for e in expected]:
-        fail("encode's ids are 2 too small (off by the number of special tokens).",
-             "look the ids up in the vocabulary dict instead of recomputing them")
-    if got != expected:
-        fail(f"encode({tokens}) gave {got}; expected {expected}.",
-             "look every token up in the vocab; unknown tokens -> vocab['<unk>']")
-    passed("Exercise 1")
+    z = np.concatenate([_Z, np.linspace(-8, 8, 6)]).reshape(4, 4)
+    expected = _sigmoid_reference(z)
+    overflow_hint = ("np.exp overflowed: for z = -1000, exp(-z) = exp(1000) is inf. Only ever take "
+                     "exp of a number <= 0: for z >= 0 use 1 / (1 + exp(-z)), for z < 0 use "
+                     "exp(z) / (1 + exp(z)). np.where(cond, a, b) computes a and b on ALL elements, "
+                     "so select the inputs first (z[z >= 0]) or use exp(-|z|).")
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        answer = call(stable_sigmoid, z.copy(), name="stable_sigmoid",
+                      hint="it receives a NumPy array of any shape",
+                      hints={FloatingPointError: overflow_hint},
+                      forbidden=_SIGMOID_LIBRARY)
+    p = as_array(answer, "stable_sigmoid(z)")
+    if p.shape != z.shape:
+        fail(f"stable_sigmoid returned shape {p.shape} for an input of shape {z.shape}.",
+             "apply the sigmoid element-wise and keep the shape (work on a copy, or on "
+             "z.ravel() and reshape at the end)")
+    if not np.all(np.isfinite(p)):
+        fail("stable_sigmoid returned NaN or infinity.", overflow_hint)
+    if close(p, 1 - expected, atol=1e-12):
+        fail("you return σ(-z) = 1 - σ(z), the probability of the other class.",
+             "σ(z) = 1 / (1 + exp(-z)) is close to 1 for large positive z")
+    compare(p, expected, "stable_sigmoid(z)", rtol=1e-9, atol=1e-12,
+            hint="σ(z) = 1 / (1 + exp(-z)), computed so that exp never sees a large positive number")
+    tiny = (z < -1) & (expected > 0)
+    rel = np.abs(p[tiny] - expected[tiny]) / expected[tiny]
+    if np.any(rel > 1e-6):
+        k = np.flatnonzero(tiny.ravel())[int(np.argmax(rel))]
+        zk, pk, ek = z.ravel()[k], p.ravel()[k], expected.ravel()[k]
+        fail(f"for z = {zk:g} your sigmoid gives {pk:.3g} where σ(z) = {ek:.3g}: the small "
+             "probabilities lose their digits (a loss that takes log σ(z) then sees -inf or a "
+             "wrong number).",
+             "1 - 1 / (1 + exp(z)) and 0.5 * (1 + tanh(z / 2)) round to 0 for very negative z; "
+             "for z < 0 compute exp(z) / (1 + exp(z)) instead")
+    passed("Exercise 1", f"No overflow from z = -1000 to 1000, and σ(-60) = {_sigmoid_reference(np.array([-60.0]))[0]:.3g} "
+                         "keeps its digits.")
 
 
-def exercise_2(pad: Callable[[list[list[int]], int], Any]) -> None:
-    """Check ``pad(sequences, pad_id) -> (ids [B, T], lengths [B])``: right padding to the
-    longest sequence, lengths = the true lengths.
+# ----------------------------------------------------------------------------- exercise 2
 
-    >>> from course_lib.text import pad_batch
-    >>> exercise_2(lambda seqs, pad_id: pad_batch(seqs, pad_id))
-    ✅ Exercise 2: correct.
+
+def _gru_reference(x: torch.Tensor, gru: nn.GRU, order: str = "rzn", swap_update: bool = False,
+                   reset_before: bool = False, bias_outside: bool = False) -> torch.Tensor:
+    """nn.GRU's equations step by step, with switches for the usual mistakes."""
+    H = gru.hidden_size
+    W, U = gru.weight_ih_l0, gru.weight_hh_l0
+    b_i, b_h = gru.bias_ih_l0, gru.bias_hh_l0
+    idx = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(order)}
+    h = torch.zeros(H)
+    outputs = []
+    for x_t in x:
+        gi = W @ x_t + b_i
+        gh = U @ h + b_h
+        r = torch.sigmoid(gi[idx["r"]] + gh[idx["r"]])
+        z = torch.sigmoid(gi[idx["z"]] + gh[idx["z"]])
+        if reset_before:
+            n = torch.tanh(gi[idx["n"]] + U[idx["n"]] @ (r * h) + b_h[idx["n"]])
+        elif bias_outside:
+            n = torch.tanh(gi[idx["n"]] + b_h[idx["n"]] + r * (U[idx["n"]] @ h))
+        else:
+            n = torch.tanh(gi[idx["n"]] + r * gh[idx["n"]])
+        h = z * n + (1 - z) * h if swap_update else (1 - z) * n + z * h
+        outputs.append(h)
+    return torch.stack(outputs)
+
+
+def exercise_2(gru_by_hand: Callable[[torch.Tensor, nn.GRU], Any]) -> None:
+    """Check ``gru_by_hand(x [T, D], gru) -> [T, H]``: a one-layer ``nn.GRU``'s equations step
+    by step, with the module's own weights, without calling the module.
+
+    >>> exercise_2(_gru_reference)
+    ✅ Exercise 2: correct. Your GRU matches nn.GRU over 6 steps (largest difference below 1e-6).
     """
-    seqs = [[4, 8, 15], [16, 23], [42, 5, 6, 7], [9], [10, 11]]
-    for pad_id in (0, 3):
-        result = call(pad, [list(s) for s in seqs], pad_id, name="pad",
-                      hint="it receives a list of id lists and the padding id")
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            fail("pad should return two things: (ids, lengths).", "return ids, lengths")
-        ids, lengths = as_array(result[0], "ids"), as_array(result[1], "lengths")
-        T = max(len(s) for s in seqs)
-        right = np.full((len(seqs), T), pad_id)
-        left = np.full((len(seqs), T), pad_id)
-        for i, s in enumerate(seqs):
-            right[i, : len(s)] = s
-            left[i, T - len(s):] = s
-        true_len = np.array([len(s) for s in seqs])
-        if close(ids, left) and not close(ids, right):
-            fail("the padding is on the left; this course pads on the right (tokens first, then "
-                 "<pad>), which is what pack_padded_sequence and the lengths assume.",
-                 "ids[i, :len(seq)] = seq")
-        if ids.ndim == 2 and ids.shape[0] == len(seqs) and ids.shape[1] > T:
-            fail(f"ids has {ids.shape[1]} columns but the longest sequence has {T} tokens.",
-                 "pad to the longest sequence of the batch, not to a fixed length")
-        if pad_id != 0 and close(ids, np.where(right == pad_id, 0, right)):
-            fail(f"pad(..., pad_id={pad_id}) still pads with 0.", "fill with pad_id, not 0")
-        compare(ids, right, "ids", hint="shape [batch, longest length]: row i is seq i, then pad_id")
-        if close(lengths, np.full(len(seqs), T)):
-            fail("every length equals the padded length; lengths must be the true lengths.",
-                 "lengths = [len(seq) for seq in sequences]")
-        if close(lengths, true_len - 1):
-            fail("lengths are one too short.", "lengths = [len(seq) for seq in sequences]")
-        compare(lengths, true_len, "lengths", hint="lengths = [len(seq) for seq in sequences]")
-    passed("Exercise 2")
+    torch.manual_seed(5)
+    gru = nn.GRU(input_size=4, hidden_size=3, batch_first=True)
+    with torch.no_grad():
+        for p in gru.parameters():           # larger weights: every mistake shows clearly
+            p.mul_(3.0)
+    x = torch.randn(6, 4)
+    with torch.no_grad():
+        expected = gru(x.unsqueeze(0))[0][0]
+        answer = call(gru_by_hand, x.clone(), gru, name="gru_by_hand",
+                      hint="x is [T, D]; read the weights from gru.weight_ih_l0, gru.weight_hh_l0, "
+                           "gru.bias_ih_l0, gru.bias_hh_l0 (gates stacked r, z, n)",
+                      forbidden=("torch.nn.GRU.forward", "torch.nn.GRUCell.forward"))
+    got = as_array(answer, "gru_by_hand(x, gru)")
+    if got.shape == (3,):
+        fail("gru_by_hand returned one hidden state of shape (3,); the exercise asks for all of "
+             "them, [T, H] = (6, 3).", "collect h after every step and torch.stack the list")
+    if got.shape == (1, 6, 3):
+        fail("the result has shape (1, 6, 3); expected (6, 3) for a single sequence x [T, D].",
+             "x is one sequence without a batch dimension")
+    if got.shape == (6, 3) and np.all(np.isfinite(got)):
+        with torch.no_grad():
+            mistakes = {
+                "the gates are taken in the order z, r, n; PyTorch stacks them r, z, n "
+                "(reset, update, new)": _gru_reference(x, gru, order="zrn"),
+                "the update gate mixes the wrong way round: PyTorch's GRU keeps the old state "
+                "where z is 1, h_t = (1 - z) * n + z * h_{t-1}": _gru_reference(x, gru, swap_update=True),
+                "the reset gate is applied to h_{t-1} before the matrix product (the variant of "
+                "Cho et al. 2014); PyTorch applies it after: n = tanh(W_n x + b_in + r * (U_n h + b_hn))":
+                    _gru_reference(x, gru, reset_before=True),
+                "the bias b_hn is added outside the reset gate; in PyTorch it is inside: "
+                "r * (U_n h + b_hn)": _gru_reference(x, gru, bias_outside=True),
+            }
+        for message, wrong in mistakes.items():
+            if close(got, wrong.numpy(), atol=1e-5) and not close(got, expected.numpy(), atol=1e-5):
+                fail(f"your GRU differs from nn.GRU: {message}.",
+                     "r = σ(W_r x + b_ir + U_r h + b_hr), z = σ(W_z x + b_iz + U_z h + b_hz), "
+                     "n = tanh(W_n x + b_in + r * (U_n h + b_hn)), h = (1 - z) * n + z * h")
+    compare(got, expected.numpy(), "gru_by_hand(x, gru)", atol=1e-5,
+            hint="start from h = 0; per step: r, z, n as in the markdown cell, then "
+                 "h = (1 - z) * n + z * h; return torch.stack of all h")
+    passed("Exercise 2", "Your GRU matches nn.GRU over 6 steps (largest difference below 1e-6).")
 
 
-_VOCAB = {"<pad>": 0, "<unk>": 1, "good": 2, "bad": 3, "not": 4, "movie": 5, "very": 6}
-_BOW_DOCS = [["very", "very", "good", "movie"], ["not", "good", "awful"], ["bad", "bad", "bad"]]
+# ----------------------------------------------------------------------------- exercise 3
 
 
-def _bow_reference(docs: Sequence[Sequence[str]], vocab: Mapping[str, int]) -> np.ndarray:
-    x = np.zeros((len(docs), len(vocab)))
-    for i, doc in enumerate(docs):
-        for t in doc:
-            x[i, vocab.get(t, vocab["<unk>"])] += 1
-    return x
+def _bias_names(lstm: nn.LSTM) -> list[tuple[str, str]]:
+    suffixes = ["", "_reverse"] if lstm.bidirectional else [""]
+    return [(f"bias_ih_l{k}{s}", f"bias_hh_l{k}{s}") for k in range(lstm.num_layers) for s in suffixes]
 
 
-def exercise_3(bag_of_words: Callable[[list[list[str]], Mapping[str, int]], Any]) -> None:
-    """Check ``bag_of_words(token_lists, vocab) -> [N, len(vocab)]``: row i counts how often each
-    vocabulary id occurs in document i (unknown tokens count as ``"<unk>"``).
+def _set_forget_bias_reference(lstm: nn.LSTM, value: float) -> nn.LSTM:
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for ih, hh in _bias_names(lstm):
+            getattr(lstm, ih)[H:2 * H] = value
+            getattr(lstm, hh)[H:2 * H] = 0.0
+    return lstm
 
-    >>> exercise_3(lambda docs, v: _bow_reference(docs, v))
-    ✅ Exercise 3: correct.
+
+def exercise_3(set_forget_bias: Callable[[nn.LSTM, float], Any]) -> None:
+    """Check ``set_forget_bias(lstm, value) -> lstm``: in every layer and direction the
+    forget-gate bias (the sum b_ih + b_hh of the slice H:2H) becomes ``value``; the other gates'
+    biases do not change.
+
+    >>> exercise_3(_set_forget_bias_reference)
+    ✅ Exercise 3: correct. All 4 (layer, direction) pairs start with forget bias 1.0; the other gates are untouched.
     """
-    expected = _bow_reference(_BOW_DOCS, _VOCAB)
-    answer = call(bag_of_words, [list(d) for d in _BOW_DOCS], dict(_VOCAB), name="bag_of_words",
-                  hint="it receives a list of token lists and a dict token -> id",
-                  hints={KeyError: "unknown tokens must not crash: count them in the '<unk>' column, "
-                                   "vocab.get(token, vocab['<unk>'])"})
-    a = as_array(answer, "bag_of_words(docs, vocab)")
-    if close(a, (expected > 0).astype(float)):
-        fail("your vectors only record whether a word occurs (0/1), not how often.",
-             "add 1 for every occurrence: 'very very good' has a 2 in the 'very' column")
-    no_unk = expected.copy()
-    no_unk[:, _VOCAB["<unk>"]] = 0
-    if close(a, no_unk):
-        fail("unknown tokens are not counted.", "count them in the '<unk>' column")
-    lengths = np.array([len(d) for d in _BOW_DOCS], dtype=float)[:, None]
-    if close(a, expected / lengths):
-        fail("your rows are divided by the document length (frequencies, not counts).",
-             "return the raw counts; scaling is the vectoriser's job (TF-IDF)")
-    if a.shape == (len(_BOW_DOCS), len(_VOCAB) - 2):
-        fail(f"bag_of_words has {a.shape[1]} columns; expected len(vocab) = {len(_VOCAB)} "
-             "(one per id, specials included).", "column j counts the token with id j")
-    compare(a, expected, "bag_of_words(docs, vocab)",
-            hint="shape [number of documents, len(vocab)], column j counts the token with id j")
-    passed("Exercise 3")
+    torch.manual_seed(3)
+    lstm = nn.LSTM(input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    H, value = lstm.hidden_size, 1.0
+    before = {n: p.detach().clone() for n, p in lstm.named_parameters()}
+    result = call(set_forget_bias, lstm, value, name="set_forget_bias",
+                  hint="it receives an nn.LSTM and a number; change the biases in place "
+                       "(inside torch.no_grad()) and return the LSTM")
+    if not isinstance(result, nn.LSTM):
+        fail(f"set_forget_bias returned a {type(result).__name__}; return the LSTM itself.",
+             "end with `return lstm`")
+    params = dict(result.named_parameters())
+    gates = {"input": slice(0, H), "forget": slice(H, 2 * H), "cell (g)": slice(2 * H, 3 * H),
+             "output": slice(3 * H, 4 * H)}
+    for name, p in params.items():
+        if name.startswith("weight") and not torch.equal(p.detach(), before[name]):
+            fail(f"{name} changed; only biases should.", "touch bias_ih_l* and bias_hh_l* only")
+    wrong_place, missed, only_ih, doubled = [], [], [], []
+    for ih, hh in _bias_names(result):
+        total = (params[ih] + params[hh]).detach()
+        total_before = before[ih] + before[hh]
+        for gate, sl in gates.items():
+            if gate != "forget" and not torch.allclose(total[sl], total_before[sl]):
+                wrong_place.append(f"{ih[5:]}: {gate} gate")
+        f_total = total[gates["forget"]]
+        if torch.allclose(f_total, torch.full_like(f_total, value), atol=1e-6):
+            continue
+        if torch.allclose(f_total, total_before[gates["forget"]]):
+            missed.append(ih[8:])
+        elif torch.allclose(f_total, 2 * torch.full_like(f_total, value), atol=1e-6):
+            doubled.append(ih[8:])
+        elif torch.allclose(params[ih][gates["forget"]].detach(), torch.full_like(f_total, value)):
+            only_ih.append(ih[8:])
+        else:
+            fail(f"in {ih[8:]} the forget-gate bias b_ih + b_hh is {f_total.tolist()}; expected "
+                 f"{value} everywhere.", "set b_ih[H:2H] = value and b_hh[H:2H] = 0")
+    if wrong_place:
+        fail(f"you changed other gates' biases: {wrong_place[:4]}. PyTorch stacks the gates "
+             "i, f, g, o: the forget gate is the slice H:2H.", "with H = lstm.hidden_size, use [H:2 * H]")
+    if missed:
+        fail(f"the forget bias is unchanged in {missed}: an nn.LSTM with num_layers=2 and "
+             "bidirectional=True has one pair of bias vectors per layer AND direction "
+             "(bias_ih_l0, bias_ih_l0_reverse, bias_ih_l1, ...).",
+             "loop over k in range(lstm.num_layers) and the suffixes '' and '_reverse'")
+    if doubled:
+        fail(f"the forget bias is {2 * value} in {doubled}: you set both b_ih and b_hh to the value, "
+             "and the gate adds them.", "set b_ih[H:2H] = value and b_hh[H:2H] = 0")
+    if only_ih:
+        fail(f"you set only b_ih in {only_ih}: the gate uses the SUM b_ih + b_hh, so the forget bias "
+             "is value + (PyTorch's random b_hh), not value. (The demonstration in section 4 took "
+             "this shortcut.)", "also set b_hh[H:2H] = 0")
+    n = len(_bias_names(result))
+    passed("Exercise 3", f"All {n} (layer, direction) pairs start with forget bias {value}; the "
+                         "other gates are untouched.")
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+# ----------------------------------------------------------------------------- exercise 4
+
+_CLIP_LIBRARY = ("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_norm",
+                 "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
+                 "torch.nn.utils.clip_grads_with_norm_", "torch.nn.utils.get_total_norm")
 
 
-def exercise_4(logistic_predict: Callable[[np.ndarray, np.ndarray, float], Any]) -> None:
-    """Check ``logistic_predict(X [N, V], w [V], b) -> [N]``: the probability of the positive
-    class, σ(X w + b).
+def _lstm_with_gradients(scale: float) -> list[nn.Parameter]:
+    """An LSTM's parameters with gradients from one backward pass (scaled by ``scale``), plus a
+    frozen parameter whose ``.grad`` is None."""
+    torch.manual_seed(11)
+    lstm = nn.LSTM(input_size=5, hidden_size=6, batch_first=True)
+    head = nn.Linear(6, 1)
+    x = torch.randn(4, 12, 5)
+    out, _ = lstm(x)
+    loss = scale * head(out[:, -1]).pow(2).sum()
+    loss.backward()
+    frozen = nn.Parameter(torch.ones(3), requires_grad=False)
+    return [*lstm.parameters(), frozen, *head.parameters()]
 
-    >>> exercise_4(lambda X, w, b: 1 / (1 + np.exp(-(X @ w + b))))
-    ✅ Exercise 4: correct.
+
+def _clip_reference(parameters: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g.mul_(max_norm / (total + 1e-6))
+    return total
+
+
+def exercise_4(clip_gradients: Callable[[list[nn.Parameter], float], Any]) -> None:
+    """Check ``clip_gradients(parameters, max_norm) -> total norm``: rescale all gradients
+    together (in place) when their joint L2 norm exceeds ``max_norm``; skip ``grad is None``.
+
+    >>> exercise_4(_clip_reference)
+    ✅ Exercise 4: correct. A gradient of norm 332 is scaled to max_norm 1 (its direction kept); one of norm 1.3 < 5 is left alone.
     """
-    rng = np.random.default_rng(11)
-    X = rng.poisson(0.7, size=(6, 5)).astype(float)
-    w = rng.normal(size=5)
-    b = -0.4
-    z = X @ w + b
-    expected = _sigmoid(z)
-    answer = call(logistic_predict, X.copy(), w.copy(), b, name="logistic_predict",
-                  hint="X is [N, V], w is [V], b a number: X @ w + b is [N]")
-    p = as_array(answer, "logistic_predict(X, w, b)")
-    if close(p, z):
-        fail("you returned the scores X w + b (logits), not probabilities.",
-             "squash them with the sigmoid 1 / (1 + exp(-z))")
-    if close(p, 1 - expected):
-        fail("you return the probability of the NEGATIVE class (σ(-z)).",
-             "p(positive) = 1 / (1 + exp(-(X w + b)))")
-    if close(p, _sigmoid(X @ w)):
-        fail("the bias b is missing.", "σ(X w + b)")
-    if close(p, (z > 0).astype(float)):
-        fail("you return hard 0/1 labels; the exercise asks for probabilities.",
-             "return σ(X w + b); labels are (p > 0.5)")
-    if close(p, np.exp(z) / np.exp(z).sum()):
-        fail("you applied a softmax across the examples; each example gets its own "
-             "probability.", "use the sigmoid element-wise")
-    compare(p, expected, "logistic_predict(X, w, b)", rtol=1e-6, hint="σ(X w + b), shape [N]")
-    passed("Exercise 4")
+    norms = []
+    for scale, max_norm in ((250.0, 1.0), (1.0, 5.0)):
+        params = _lstm_with_gradients(scale)
+        grads = [None if p.grad is None else p.grad.clone() for p in params]
+        expected_params = _lstm_with_gradients(scale)
+        expected_total = float(torch.nn.utils.clip_grad_norm_(
+            [p for p in expected_params if p.grad is not None], max_norm))
+        expected = [None if p.grad is None else p.grad.clone() for p in expected_params]
+        result = call(clip_gradients, params, max_norm, name="clip_gradients",
+                      hint="it receives a list of parameters (some with .grad None) and max_norm",
+                      hints={TypeError: "some parameters have .grad None (frozen ones): skip them",
+                             AttributeError: "some parameters have .grad None (frozen ones): skip them"},
+                      forbidden=_CLIP_LIBRARY)
+        total = as_number(result, "the returned norm", hint="return the total norm as one number")
+        got = [None if p.grad is None else p.grad for p in params]
+        flat_got = torch.cat([g.reshape(-1) for g in got if g is not None])
+        flat_exp = torch.cat([g.reshape(-1) for g in expected if g is not None])
+        flat_orig = torch.cat([g.reshape(-1) for g in grads if g is not None])
+        per_tensor = [None if g is None else g * min(1.0, max_norm / (float(g.norm()) + 1e-6)) for g in grads]
+        flat_per_tensor = torch.cat([g.reshape(-1) for g in per_tensor if g is not None])
+        where = f"(gradient norm {expected_total:.3g}, max_norm {max_norm})"
+        if expected_total > max_norm:
+            if torch.allclose(flat_got, flat_orig):
+                fail(f"the gradients did not change {where}: clip them in place.",
+                     "multiply each p.grad in place: p.grad.mul_(max_norm / total)")
+            if torch.allclose(flat_got, flat_orig.clamp(-max_norm, max_norm)):
+                fail(f"you clipped each gradient ELEMENT to [-max_norm, max_norm] {where} (that is "
+                     "clip_grad_value_); the exercise rescales the whole gradient vector, which "
+                     "keeps its direction.", "total = sqrt(sum of all squared gradient entries); "
+                     "multiply every gradient by max_norm / total")
+            if torch.allclose(flat_got, flat_per_tensor, rtol=1e-4, atol=1e-7):
+                fail(f"you clipped each parameter's gradient separately {where}; the norm is over "
+                     "ALL gradients together, so that the update keeps its direction.",
+                     "first total = sqrt(sum over parameters of (p.grad ** 2).sum()), then scale "
+                     "every gradient by the same factor")
+            if abs(total - float(flat_got.norm())) < 1e-3 * max(1.0, total) and \
+                    abs(total - expected_total) > 1e-3 * expected_total:
+                fail(f"you returned the norm AFTER clipping ({total:.4g}); return the norm before "
+                     f"clipping ({expected_total:.4g}), which is what one monitors.",
+                     "compute the total first, keep it, then clip")
+        else:
+            if not torch.allclose(flat_got, flat_orig):
+                fail(f"the gradients changed although their norm is already below max_norm {where}: "
+                     "clipping only ever shrinks.", "scale only when total > max_norm")
+        sum_of_norms = sum(float(g.norm()) for g in grads if g is not None)
+        if abs(total - sum_of_norms) < 1e-4 * sum_of_norms and abs(total - expected_total) > 1e-3 * expected_total:
+            fail(f"the returned norm {total:.4g} is the SUM of the parameters' norms; the total norm "
+                 f"is the square root of the sum of their SQUARES ({expected_total:.4g}).",
+                 "total = sqrt(sum over parameters of (p.grad ** 2).sum())")
+        if abs(total - expected_total) > 1e-4 * expected_total:
+            fail(f"you returned {total:.6g}; the total gradient norm before clipping is "
+                 f"{expected_total:.6g} {where}.", "total = sqrt(sum over parameters of (p.grad ** 2).sum())")
+        compare(flat_got, flat_exp, f"the clipped gradients {where}", rtol=1e-4, atol=1e-7,
+                hint="multiply every gradient by max_norm / total when total > max_norm")
+        norms.append(expected_total)
+    passed("Exercise 4", f"A gradient of norm {norms[0]:.3g} is scaled to max_norm 1 (its direction "
+                         f"kept); one of norm {norms[1]:.2g} < 5 is left alone.")

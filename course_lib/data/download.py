@@ -60,12 +60,7 @@ def sha256_file(path: Path) -> str:
 
 
 def is_cached(download: Download) -> bool:
-    """True if the file is in the cache with the right size and sha256.
-
-    >>> from course_lib.data.registry import get_source
-    >>> isinstance(is_cached(get_source("imdb").downloads[0]), bool)
-    True
-    """
+    """True if the file is in the cache with the right size and sha256."""
     path = cache_path(download)
     return (
         path.is_file()
@@ -75,12 +70,7 @@ def is_cached(download: Download) -> bool:
 
 
 def download_file(download: Download, *, fix: str = "", progress: bool = True) -> Path:
-    """Return the verified cached file, downloading it first if needed (mirrors in order, retries).
-
-    >>> from course_lib.data.registry import get_source
-    >>> download_file(get_source("mnist").downloads[3]).name  # doctest: +SKIP
-    't10k-labels-idx1-ubyte.gz'
-    """
+    """Return the verified cached file, downloading it first if needed (mirrors in order, retries)."""
     target = cache_path(download)
     if target.exists():
         if is_cached(download):

@@ -13,3 +13,8 @@ class DataUnavailable(RuntimeError):
 
 class CacheNotWritable(DataUnavailable):
     """The data cache directory cannot be created or written (read-only disk, a file in the way)."""
+
+
+class DataCorrupt(DataUnavailable):
+    """A file of an installed data package is damaged (truncated or corrupt: a broken install,
+    a disk error). The message names the package and the exact command that reinstalls it."""

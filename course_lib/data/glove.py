@@ -36,7 +36,8 @@ def load_glove(limit: int | None = None) -> KeyedVectors:
     source = registry.get_source("glove")
     carrier = registry.carrier_paths(source)
     if carrier is not None:
-        vectors, words = _from_carrier(carrier[0], carrier[1], limit)
+        with registry.reading_carrier("glove"):
+            vectors, words = _from_carrier(carrier[0], carrier[1], limit)
     else:
         npy, words_json = registry.prepared_paths(source)
         loaded = _load_prepared(npy, words_json, limit)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import download as _download
 from . import registry
+from .errors import DataCorrupt
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class SourceStatus:
     size_bytes: int | None
     fix: str  # a concrete command; shown for missing sources
     required: bool = True
+    problem: str | None = None  # e.g. a damaged carrier file (then ``fix`` reinstalls it)
 
 
 def _common_location(paths: list[Path]) -> str:
@@ -48,7 +50,13 @@ def source_status(source: registry.Source) -> SourceStatus:
             required=source.required,
         )
 
-    carrier = registry.carrier_paths(source)
+    try:
+        carrier = registry.carrier_paths(source)
+    except DataCorrupt as exc:
+        return SourceStatus(name=source.name, description=source.description, present=False,
+                            route=None, location=None, size_bytes=None,
+                            fix=registry.reinstall_command(source), required=source.required,
+                            problem=str(exc).splitlines()[0])
     if carrier is not None:
         return row(True, "package", carrier)
     prepared = registry.prepared_paths(source)
@@ -60,9 +68,5 @@ def source_status(source: registry.Source) -> SourceStatus:
 
 
 def status(include_optional: bool = False) -> list[SourceStatus]:
-    """One row per registry entry (optional ones such as IMDB only with ``include_optional=True``).
-
-    >>> all(isinstance(s, SourceStatus) for s in status())
-    True
-    """
+    """One row per registry entry (optional ones such as IMDB only with ``include_optional=True``)."""
     return [source_status(s) for s in registry.SOURCES.values() if s.required or include_optional]

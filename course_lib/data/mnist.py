@@ -66,12 +66,13 @@ def load_mnist() -> MNIST:
     data = _load_prepared(cached)
     if data is None:
         found = resolve("mnist")
-        data = (
-            _from_pickle(found.paths[0])
-            if found.route == "package"
-            else _from_idx(list(found.paths))
-        )
-        _check(data)
+        if found.route == "package":
+            with registry.reading_carrier("mnist"):   # damaged file -> the reinstall command
+                data = _from_pickle(found.paths[0])
+                _check(data)
+        else:
+            data = _from_idx(list(found.paths))
+            _check(data)
         try_save(cached, lambda tmp: torch.save({"format": _FORMAT, **vars(data)}, tmp))
     return data
 

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from . import registry
-from .errors import DataUnavailable
+from .errors import DataCorrupt, DataUnavailable
 from .resolve import resolve
 
 SHIPPED = "all-MiniLM-L6-v2"
@@ -38,7 +38,13 @@ def bert_model(name: str = SHIPPED) -> str:
         return name  # already a local model folder
     if name in _SHIPPED_ALIASES:
         try:
-            return str(resolve("minilm").paths[0].parent)
+            found = resolve("minilm")
+            if found.route == "package":
+                with registry.reading_carrier("minilm"):
+                    _check_model_files(found.paths)
+            return str(found.paths[0].parent)
+        except DataCorrupt:
+            raise
         except DataUnavailable:
             if _in_hf_cache(_SHIPPED_ALIASES[1]):
                 return _SHIPPED_ALIASES[1]
@@ -100,3 +106,22 @@ def _hub_problem(name: str) -> str | None:
         return f"the hub ({endpoint}) answered HTTP {exc.code}."
     except (OSError, ValueError) as exc:
         return f"the Hugging Face hub ({endpoint}) is not reachable from here ({exc})."
+
+
+def _check_model_files(paths: tuple[Path, ...]) -> None:
+    """Cheap structural checks of a model folder (no weights loaded): every JSON file parses, and
+    model.safetensors' header parses and accounts for the file's size exactly."""
+    import json
+    import struct
+
+    for path in paths:
+        if path.suffix == ".json":
+            json.loads(path.read_text("utf-8"))
+        elif path.suffix == ".safetensors":
+            with open(path, "rb") as f:
+                (n,) = struct.unpack("<Q", f.read(8))
+                header = json.loads(f.read(n))
+            end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+            if 8 + n + end != path.stat().st_size:
+                raise ValueError(f"{path.name}: the header describes {8 + n + end:,} bytes, the file "
+                                 f"has {path.stat().st_size:,}")

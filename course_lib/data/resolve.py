@@ -34,11 +34,7 @@ def resolve(name: str) -> Resolved:
 
 
 def fetch_source(source: registry.Source) -> Resolved:
-    """The source's download route only: verified cache, else download (no carrier involved).
-
-    >>> fetch_source(registry.get_source("imdb")).route  # doctest: +SKIP
-    'download'
-    """
+    """The source's download route only: verified cache, else download (no carrier involved)."""
     if not source.downloads:
         return Resolved("package", tuple(registry.require_carrier(source)))
     fix = registry.fix_for(source)
@@ -65,11 +61,7 @@ def fetch_source(source: registry.Source) -> Resolved:
 
 
 def carrier_bytes(name: str, index: int = 0) -> bytes:
-    """The bytes of one carrier file, from the installed package or from its downloaded wheel.
-
-    >>> len(carrier_bytes("sentiment")) > 100_000
-    True
-    """
+    """The bytes of one carrier file, from the installed package or from its downloaded wheel."""
     source = registry.get_source(name)
     if source.carrier is None:
         raise ValueError(f"{name!r} has no PyPI carrier")

