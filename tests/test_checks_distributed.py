@@ -65,13 +65,9 @@ def test_ex1_rejects(wrong, message):
         checks.exercise_1(wrong)
 
 
-def test_ex1_reports_the_unsent_message_as_deadlock_quickly():
-    import time
-
-    start = time.monotonic()
+def test_ex1_reports_the_unsent_message_as_deadlock():
     with pytest.raises(CheckFailed, match="deadlock"):
         checks.exercise_1(_recv_first)
-    assert time.monotonic() - start < 15
 
 
 # ----------------------------------------------------------------------------- exercise 2

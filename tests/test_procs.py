@@ -22,6 +22,17 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has ended; only its exit status is left
 
 
+def _survivors(pids, grace: float = 5.0) -> list[int]:
+    """The pids still alive after ``grace`` seconds: a killed process needs a moment to end, more
+    on a busy machine."""
+    deadline = time.monotonic() + grace
+    alive = [p for p in pids if _alive(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if _alive(p)]
+    return alive
+
+
 def _pids(finished_or_error, prefix="pid "):
     lines = []
     for f in finished_or_error:
@@ -62,14 +73,12 @@ def test_echo_prefixes_lines_with_the_label():
 def test_a_failing_rank_stops_a_hanging_one_and_its_grandchild():
     failing = [PY, "-c", "import sys, time; time.sleep(1); print('boom', file=sys.stderr); sys.exit(3)"]
     hanging = [PY, "-c", HANG_WITH_GRANDCHILD]
-    start = time.monotonic()
     with pytest.raises(procs.GroupFailed, match=r"rank 0 exited with code 3") as info:
-        procs.run_group([failing, hanging], timeout=60, echo=None)
-    assert time.monotonic() - start < 20
+        procs.run_group([failing, hanging], timeout=60, echo=None)   # not stopped by the timeout
     assert "boom" in str(info.value)                   # the failing rank's output is in the message
     pids = _pids(info.value.finished)
     assert len(pids) == 2
-    assert not [p for p in pids if _alive(p)], "a child or grandchild survived"
+    assert not _survivors(pids), "a child or grandchild survived"
 
 
 def test_timeout_stops_everything():
@@ -78,7 +87,7 @@ def test_timeout_stops_everything():
         procs.run_group([[PY, "-c", HANG_WITH_GRANDCHILD]] * 2, timeout=3, echo=None)
     pids = _pids(info.value.finished)
     assert len(pids) == 4
-    assert not [p for p in pids if _alive(p)]
+    assert not _survivors(pids)
 
 
 def test_an_exception_in_the_caller_still_reaps(tmp_path):
@@ -94,7 +103,7 @@ def test_an_exception_in_the_caller_still_reaps(tmp_path):
         procs.run_group([[PY, "-c", HANG_WITH_GRANDCHILD]], timeout=60, echo=echo)
     pids = [int(line.split()[-1]) for line in seen]
     assert len(pids) == 2
-    assert not [p for p in pids if _alive(p)]
+    assert not _survivors(pids)
 
 
 def test_leftover_grandchild_of_a_successful_command_is_stopped():
@@ -107,8 +116,7 @@ def test_leftover_grandchild_of_a_successful_command_is_stopped():
     out = procs.run_group([[PY, "-c", code]], timeout=30, echo=None)
     pids = _pids(out)
     assert out[0].returncode == 0 and len(pids) == 1
-    time.sleep(0.2)
-    assert not _alive(pids[0])
+    assert not _survivors(pids)
 
 
 def test_a_rank_blocked_in_all_reduce_is_stopped_when_its_peer_dies():
@@ -128,7 +136,7 @@ def test_a_rank_blocked_in_all_reduce_is_stopped_when_its_peer_dies():
         procs.run_group([[PY, "-c", code]] * 2, envs=envs, timeout=120, echo=None)
     assert "rank 1 fails before the all_reduce" in str(info.value)
     pids = _pids(info.value.finished)
-    assert len(pids) == 2 and not [p for p in pids if _alive(p)]
+    assert len(pids) == 2 and not _survivors(pids)
 
 
 def test_bad_arguments_are_clear_errors():
