@@ -25,6 +25,7 @@ DEVICE_ENV = "COURSE_DEVICE"
 OFFLINE_ENV = "COURSE_OFFLINE"
 REPORT_ENV = "COURSE_REPORT"
 VENV_ENV = "COURSE_VENV"
+LANG_ENV = "COURSE_LANG"
 
 #: Every environment variable of the course and what it does (README "Settings" lists the same).
 ENV_VARS: dict[str, str] = {
@@ -40,6 +41,9 @@ ENV_VARS: dict[str, str] = {
                 "set by scripts/benchmark.py (course_lib.report).",
     VENV_ENV: "where 'python scripts/course.py setup' makes the virtual environment "
               "(default <repo>/.venv) (scripts/course.py).",
+    LANG_ENV: "en | zh: the language of the exercise checks, the environment check and the data "
+              "errors; default en; the Chinese notebooks set zh in their first cell "
+              "(course_lib.i18n).",
 }
 MODES = ("quick", "full")
 

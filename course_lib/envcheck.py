@@ -9,9 +9,22 @@ import importlib
 import importlib.metadata as md
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 
+from .i18n import _
+
+# the English text; the table shows setup_fix(), the same in the current language
 SETUP_FIX = "python scripts/course.py setup   (from the course folder; installs the pinned set)"
+
+
+def setup_fix() -> str:
+    """The fix that reinstalls the course's pinned environment, in the current language.
+
+    >>> setup_fix() == SETUP_FIX
+    True
+    """
+    return _("python scripts/course.py setup   (from the course folder; installs the pinned set)")
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ def check_python() -> Check:
     """
     v = sys.version_info
     return Check("Python", v >= (3, 10), f"{v.major}.{v.minor}.{v.micro} ({sys.executable})",
-                 "install Python 3.10-3.12 and re-run the setup")
+                 _("install Python 3.10-3.12 and re-run the setup"))
 
 
 def check_torch() -> Check:
@@ -59,9 +72,9 @@ def check_torch() -> Check:
         x = torch.ones(2, 2)
         assert float((x @ x).sum()) == 8.0
     except Exception as exc:  # broken install
-        return Check("torch", False, f"{type(exc).__name__}: {exc}", SETUP_FIX)
+        return Check("torch", False, f"{type(exc).__name__}: {exc}", setup_fix())
     cuda = torch.version.cuda
-    build = f"CUDA {cuda} build" if cuda else "CPU-only build"
+    build = _("CUDA {cuda} build", cuda=cuda) if cuda else _("CPU-only build")
     return Check("torch", True, f"{torch.__version__} ({build})")
 
 
@@ -73,7 +86,7 @@ def expected_torchvision(torch_version: str) -> str:
     """
     major, minor = (int(p) for p in torch_version.split("+")[0].split(".")[:2])
     if major != 2:
-        raise ValueError(f"unsupported torch version {torch_version}")
+        raise ValueError(_("unsupported torch version {version}", version=torch_version))
     return f"0.{minor + 15}"
 
 
@@ -87,14 +100,13 @@ def check_torchvision() -> Check:
 
     tv_version = _version("torchvision")
     if tv_version is None:
-        return Check("torchvision", False, "not installed", SETUP_FIX)
+        return Check("torchvision", False, _("not installed"), setup_fix())
     want = expected_torchvision(torch.__version__)
-    pair_fix = (
-        f"torch and torchvision must come from the same place as a pair. Run: {SETUP_FIX}. "
-        f"By hand: pip install \"torch=={torch.__version__.split('+')[0]}\" "
-        f"\"torchvision=={want}.*\" from ONE index (PyPI, or the CPU index "
-        f"https://download.pytorch.org/whl/cpu for both)."
-    )
+    pair_fix = _(
+        "torch and torchvision must come from the same place as a pair. Run: {setup}. "
+        "By hand: pip install \"torch=={torch}\" \"torchvision=={want}.*\" from ONE index (PyPI, "
+        "or the CPU index https://download.pytorch.org/whl/cpu for both).",
+        setup=setup_fix(), torch=torch.__version__.split('+')[0], want=want)
     try:
         import torchvision
         from torchvision.ops import nms
@@ -105,22 +117,27 @@ def check_torchvision() -> Check:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return Check(
             "torchvision", False,
-            f"{tv_version} is installed but does not work with torch {torch.__version__}: {msg}. "
-            f"(A torchvision built for one torch -- e.g. PyPI's CUDA build -- cannot run with "
-            f"another, e.g. a local CPU-only torch.)", pair_fix)
+            _("{tv} is installed but does not work with torch {torch}: {msg}. "
+              "(A torchvision built for one torch -- e.g. PyPI's CUDA build -- cannot run with "
+              "another, e.g. a local CPU-only torch.)", tv=tv_version, torch=torch.__version__,
+              msg=msg), pair_fix)
     if not torchvision.__version__.startswith(want + "."):
         return Check("torchvision", False,
-                     f"{torchvision.__version__} works now but is made for another torch "
-                     f"(torch {torch.__version__} pairs with torchvision {want}.x)", pair_fix)
-    return Check("torchvision", True, f"{torchvision.__version__} (nms op ran with this torch)")
+                     _("{tv} works now but is made for another torch "
+                       "(torch {torch} pairs with torchvision {want}.x)",
+                       tv=torchvision.__version__, torch=torch.__version__, want=want), pair_fix)
+    return Check("torchvision", True, _("{tv} (nms op ran with this torch)",
+                                        tv=torchvision.__version__))
 
 
-def check_import(dist: str, module: str, attr: str | None = None, fix: str = SETUP_FIX) -> Check:
-    """A package is installed and importable (optionally an attribute of it exists).
+def check_import(dist: str, module: str, attr: str | None = None, fix: str | None = None) -> Check:
+    """A package is installed and importable (optionally an attribute of it exists); ``fix``
+    defaults to :func:`setup_fix`.
 
     >>> check_import("numpy", "numpy", "ndarray").ok
     True
     """
+    fix = setup_fix() if fix is None else fix
     try:
         mod = importlib.import_module(module)
         if attr:
@@ -140,8 +157,8 @@ def check_course_lib() -> Check:
     """
     version = _version("course-lib")
     if version is None:
-        return Check("course-lib", False, "importable from this folder only, not installed",
-                     "pip install -e .  (from the course folder)")
+        return Check("course-lib", False, _("importable from this folder only, not installed"),
+                     _("pip install -e .  (from the course folder)"))
     return Check("course-lib", True, version)
 
 
@@ -154,9 +171,9 @@ def check_device() -> Check:
     try:
         from .device import default_device, describe
 
-        return Check("device", True, describe(default_device()))
+        return Check(_("device"), True, describe(default_device()))
     except Exception as exc:  # bad COURSE_DEVICE or a broken driver
-        return Check("device", False, str(exc), "unset COURSE_DEVICE or fix its value")
+        return Check(_("device"), False, str(exc), _("unset COURSE_DEVICE or fix its value"))
 
 
 def check_mode() -> Check:
@@ -168,28 +185,35 @@ def check_mode() -> Check:
     from . import config
 
     try:
-        return Check("course mode", True, config.mode())
+        return Check(_("course mode"), True, config.mode())
     except ValueError as exc:
-        return Check("course mode", False, str(exc), "export COURSE_MODE=quick or full, or unset it")
+        return Check(_("course mode"), False, str(exc),
+                     _("export COURSE_MODE=quick or full, or unset it"))
 
 
 def check_data() -> list[Check]:
-    """One row per dataset / model of the data registry (offline carriers or cached downloads)."""
+    """One row per dataset / model of the data registry (offline carriers or cached downloads).
+
+    The rows are named ``data: <source>`` in every language (notebook 00 selects them by it).
+    """
     try:
         from . import data
 
         rows = data.status()
     except Exception as exc:
-        return [Check("data layer", False, f"{type(exc).__name__}: {exc}", SETUP_FIX)]
+        return [Check(_("data layer"), False, f"{type(exc).__name__}: {exc}", setup_fix())]
     out = []
     for s in rows:
         size = f", {s.size_bytes / 1e6:.1f} MB" if s.present and s.size_bytes else ""
         if s.present:
-            out.append(Check(f"data: {s.name}", True, f"{s.route}: {s.location}{size}"))
+            route = {"package": _("package"), "cache": _("cache")}.get(s.route or "", s.route)
+            out.append(Check(f"data: {s.name}", True, f"{route}: {s.location}{size}"))
         elif not s.required:  # online-only extras (e.g. IMDB): not needed offline
-            out.append(Check(f"data: {s.name}", True, f"not downloaded (optional, online only; {s.fix})"))
+            out.append(Check(f"data: {s.name}", True,
+                             _("not downloaded (optional, online only; {fix})", fix=s.fix)))
         else:
-            out.append(Check(f"data: {s.name}", False, getattr(s, "problem", None) or "missing", s.fix))
+            out.append(Check(f"data: {s.name}", False,
+                             getattr(s, "problem", None) or _("missing"), s.fix))
     return out
 
 
@@ -223,13 +247,22 @@ def as_text(rows: list[Check]) -> str:
     FAIL  torch  missing
                  fix: pip install torch
     """
-    width = max(len(r.name) for r in rows)
+    width = max(_columns(r.name) for r in rows)
     lines = []
     for r in rows:
-        lines.append(f"{r.status:<4}  {r.name:<{width}}  {r.detail}")
+        lines.append(f"{r.status:<4}  {r.name}{' ' * (width - _columns(r.name))}  {r.detail}")
         if not r.ok and r.fix:
-            lines.append(f"{'':<4}  {'':<{width}}  fix: {r.fix}")
+            lines.append(f"{'':<4}  {'':<{width}}  " + _("fix: {fix}", fix=r.fix))
     return "\n".join(lines)
+
+
+def _columns(text: str) -> int:
+    """The terminal columns ``text`` takes (a Chinese character takes two).
+
+    >>> _columns("device"), _columns("设备")
+    (6, 4)
+    """
+    return len(text) + sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
 
 
 def as_html(rows: list[Check]) -> str:
@@ -250,7 +283,9 @@ def as_html(rows: list[Check]) -> str:
             f"<td style='text-align:left'>{escape(r.name)}</td>"
             f"<td style='text-align:left'>{escape(_short_paths(r.detail))}</td>"
             f"{fix if with_fix else ''}</tr>")
-    head = "<tr><th>status</th><th>check</th><th>detail</th>" + ("<th>fix</th>" if with_fix else "") + "</tr>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in
+                   (_("status"), _("check"), _("detail")) + ((_("fix"),) if with_fix else ()))
+    head = f"<tr>{head}</tr>"
     return f"<table>{head}{''.join(cells)}</table>"
 
 
@@ -272,7 +307,8 @@ def main() -> int:
     rows = run_checks()
     print(as_text(rows))
     failed = [r.name for r in rows if not r.ok]
-    print(f"\n{len(rows) - len(failed)} OK, {len(failed)} FAIL" + (f": {', '.join(failed)}" if failed else ""))
+    summary = _("{ok} OK, {failed} FAIL", ok=len(rows) - len(failed), failed=len(failed))
+    print("\n" + summary + (f": {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 

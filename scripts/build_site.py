@@ -44,6 +44,17 @@ BADGES = {  # remote badge image -> local copy (the site requests nothing outsid
 }
 
 
+EDITIONS = {   # language -> (notebooks folder, site sub-folder, Sphinx language, words)
+    "en": (NOTEBOOKS, "", "en", {
+        "student": "Student copy (.ipynb)", "slides": "Slides", "download": "Notebook with outputs (.ipynb)",
+        "part1": "Part I: from gradient descent to BERT",
+        "part2": "Part II: explain, compress, serve, scale, generate", "switch": "中文"}),
+    "zh": (NOTEBOOKS / "zh", "zh", "zh_CN", {
+        "student": "学生版（.ipynb）", "slides": "幻灯片", "download": "含输出的笔记本（.ipynb）",
+        "part1": "第一部分：从梯度下降到 BERT",
+        "part2": "第二部分：解释、压缩、部署、扩展、生成", "switch": "English"}),
+}
+
 def _load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
@@ -51,9 +62,9 @@ def _load_script(name: str):
     return module
 
 
-def course_notebooks() -> list[Path]:
-    """The course's notebooks in course order (by their number)."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+def course_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    """The course's notebooks in course order (by their number); ``NOTEBOOKS / "zh"``: the Chinese edition."""
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -122,7 +133,7 @@ def static_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 # ----------------------------------------------------------------------------- pages
 
-def site_notebook(path: Path, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def site_notebook(path: Path, nb: nbformat.NotebookNode, words: dict[str, str] = EDITIONS["en"][3]) -> nbformat.NotebookNode:
     """The notebook as the site shows it: static widgets, local badges, links to the student copy
     and the slides under the badges."""
     nb = static_outputs(nb)
@@ -130,33 +141,45 @@ def site_notebook(path: Path, nb: nbformat.NotebookNode) -> nbformat.NotebookNod
         if cell.cell_type == "markdown" and "launch" in cell.metadata.get("tags", []):
             for remote, local in BADGES.items():
                 cell.source = cell.source.replace(remote, f"_static/{local}")
-            cell.source += (f"\n\n[Student copy (.ipynb)](student/{path.name}) · "
-                            f"[Slides](slides/{path.stem}.slides.html) · "
-                            f"[Notebook with outputs (.ipynb)](downloads/{path.name})")
+            cell.source += (f"\n\n[{words['student']}](student/{path.name}) · "
+                            f"[{words['slides']}](slides/{path.stem}.slides.html) · "
+                            f"[{words['download']}](downloads/{path.name})")
     return nb
 
 
-def landing_page(notebooks: list[tuple[Path, str]]) -> str:
-    """index.md: the README's introduction and notebook table, with links to the pages."""
+def landing_page(notebooks: list[tuple[Path, str]], lang: str = "en") -> str:
+    """index.md: the README's introduction and notebook table (English), or the README's Chinese
+    section and a table of the Chinese titles (``zh``), with links to the pages."""
+    words = EDITIONS[lang][3]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    part1 = [p.stem for p, _ in notebooks if int(p.name[:2]) < PART_II_FROM]
+    part2 = [p.stem for p, _ in notebooks if int(p.name[:2]) >= PART_II_FROM]
+    toc = ["```{toctree}", f":caption: {words['part1']}", ":maxdepth: 1", "", *part1, "```"]
+    if part2:
+        toc += ["", "```{toctree}", f":caption: {words['part2']}", ":maxdepth: 1", "", *part2, "```"]
+    if lang == "zh":
+        section = re.search(r"\n## 中文版.*?\n(.*?)(?=\n## )", readme, re.S)
+        intro = section.group(1).split("*For translators")[0].strip() if section else ""
+        intro = re.sub(r"\]\(notebooks/zh/([0-9]{2}_[^)]+)\.ipynb\)", r"](\1.ipynb)", intro)
+        rows = ["| # | 笔记本 |", "|---|---|", *[f"| {p.name[:2]} | [{title}]({p.stem}.ipynb) |" for p, title in notebooks]]
+        return "\n".join(["# 从梯度下降到 BERT", "", intro, "", "## 笔记本", "", *rows, "",
+                          "每个笔记本页面都链接到它的**学生版**（练习不含答案）和**幻灯片**。页面显示笔记本中保存的输出"
+                          "（来自英文版的运行，因此输出是英文的）。教师指南和基准测试见英文版："
+                          "[Instructor guide](../instructor-guide.html)、[Benchmarks](../benchmarks.html)。", "",
+                          *toc, ""])
     title = readme.splitlines()[0].lstrip("# ").strip()
     intro = readme.split("\n## ", 1)[0].split("\n", 1)[1].strip()
     table = re.search(r"\n## The notebooks\n(.*?)(?=\n## )", readme, re.S)
     body = table.group(1).strip() if table else ""
     body = re.sub(r"\]\(notebooks/([0-9]{2}_[^)]+)\.ipynb\)", r"](\1.ipynb)", body)
     body = re.sub(r"\]\((?!https?:|#)([^)]+\.md)\)", r"](\1)", body)
-    part1 = [p.stem for p, _ in notebooks if int(p.name[:2]) < PART_II_FROM]
-    part2 = [p.stem for p, _ in notebooks if int(p.name[:2]) >= PART_II_FROM]
-    toc = ["```{toctree}", ":caption: Part I: from gradient descent to BERT", ":maxdepth: 1", "", *part1, "```"]
-    if part2:
-        toc += ["", "```{toctree}", ":caption: Part II: explain, compress, serve, scale, generate",
-                ":maxdepth: 1", "", *part2, "```"]
     toc += ["", "```{toctree}", ":caption: For instructors", ":maxdepth: 1", "", "instructor-guide",
             "benchmarks", "```"]
     return "\n".join([f"# {title}", "", intro, "", "## The notebooks", "", body, "",
                       "Each notebook page links to its **student copy** (exercises without solutions) "
                       "and its **slides**. The pages show the outputs stored in the notebooks; run "
-                      "them yourself from the badges or a local install (see the README).", "",
+                      "them yourself from the badges or a local install (see the README). "
+                      "中文版：[zh/index.html](zh/index.html)。", "",
                       *toc, ""])
 
 
@@ -169,6 +192,7 @@ def _md_page(source: Path) -> str:
 
 CONF = '''
 project = {project!r}
+language = {language!r}
 author = "the course authors"
 extensions = ["myst_nb", "sphinx_copybutton", "sphinx.ext.mathjax"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
@@ -180,6 +204,7 @@ exclude_patterns = ["_build", "files", "**.ipynb_checkpoints"]
 html_theme = "sphinx_book_theme"
 html_title = {project!r}
 html_static_path = ["_static"]
+html_js_files = ["lang-switch.js"]
 html_favicon = "_static/favicon.svg"
 html_theme_options = {{"show_navbar_depth": 2, "home_page_in_toc": True, "use_download_button": False,
                       "use_fullscreen_button": False, "show_toc_level": 2}}
@@ -219,24 +244,46 @@ def copy_mathjax(target: Path) -> None:
     shutil.copy(es5.parent / "LICENSE", target / "LICENSE")
 
 
-def build(out: Path, src: Path, with_slides: bool = True) -> Path:
-    """Write the site's sources to ``src`` and build the HTML into ``out``; return ``out``."""
-    t0 = time.perf_counter()
+SWITCH_JS = """// The language switch: the same page in the other edition (the site's two halves share names).
+document.addEventListener("DOMContentLoaded", () => {{
+  const pages = {pages};
+  const zh = document.documentElement.lang.toLowerCase().startsWith("zh");
+  const page = location.pathname.split("/").pop() || "index.html";
+  const target = pages.includes(page) ? page : "index.html";
+  const link = document.createElement("a");
+  link.href = (zh ? "../" : "zh/") + target;
+  link.textContent = zh ? "English" : "中文";
+  link.hreflang = zh ? "en" : "zh";
+  link.className = "btn lang-switch";
+  link.id = "lang-switch";
+  (document.querySelector(".article-header-buttons") || document.body).prepend(link);
+}});
+"""
+
+
+def build_edition(lang: str, out: Path, src: Path, with_slides: bool = True) -> list[Path]:
+    """Write one language's site sources to ``src`` and build its HTML into ``out``."""
+    folder, _, sphinx_lang, words = EDITIONS[lang]
     shutil.rmtree(src, ignore_errors=True)
     (src / "_static").mkdir(parents=True)
     notebooks = []
-    for path in course_notebooks():
+    for path in course_notebooks(folder):
         nb = nbformat.read(path, as_version=4)
         notebooks.append((path, title_of(nb, path.stem)))
-        nbformat.write(site_notebook(path, nb), src / path.name)
+        nbformat.write(site_notebook(path, nb, words), src / path.name)
     project = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
-    (src / "conf.py").write_text(CONF.format(project=project))
-    (src / "index.md").write_text(landing_page(notebooks), encoding="utf-8")
-    (src / "instructor-guide.md").write_text(_md_page(NOTEBOOKS / "README.md"), encoding="utf-8")
-    (src / "benchmarks.md").write_text(_md_page(ROOT / "BENCHMARKS.md"), encoding="utf-8")
+    if lang == "zh":
+        project = "从梯度下降到 BERT"
+    (src / "conf.py").write_text(CONF.format(project=project, language=sphinx_lang))
+    (src / "index.md").write_text(landing_page(notebooks, lang), encoding="utf-8")
+    if lang == "en":
+        (src / "instructor-guide.md").write_text(_md_page(NOTEBOOKS / "README.md"), encoding="utf-8")
+        (src / "benchmarks.md").write_text(_md_page(ROOT / "BENCHMARKS.md"), encoding="utf-8")
     (src / "_static" / "favicon.svg").write_text(FAVICON)
     (src / "_static" / "binder-badge.svg").write_text(_badge("launch", "binder", "#579aca"))
     (src / "_static" / "colab-badge.svg").write_text(_badge("open in", "Colab", "#f9ab00"))
+    pages = ["index.html", *[f"{p.stem}.html" for p, _ in notebooks]]
+    (src / "_static" / "lang-switch.js").write_text(SWITCH_JS.format(pages=pages))
     copy_mathjax(src / "_static" / "mathjax")
     # downloads: the notebooks themselves and their student copies; the slides
     files = src / "files"
@@ -252,17 +299,26 @@ def build(out: Path, src: Path, with_slides: bool = True) -> Path:
     if with_slides:
         slides = _load_script("make_slides")
         slides.fetch_assets(ASSET_CACHE / "slides")
-        for name in slides.ASSETS:
-            shutil.copytree(ASSET_CACHE / "slides" / name, files / "slides" / name)
-        for path, _ in notebooks:
-            slides.export(path, files / "slides", offline=True)
-    print(f"site sources written to {src} ({time.perf_counter() - t0:.0f} s); running Sphinx ...", flush=True)
-    shutil.rmtree(out, ignore_errors=True)
+        if lang == "en":
+            for name in slides.ASSETS:
+                shutil.copytree(ASSET_CACHE / "slides" / name, files / "slides" / name)
+        for path, _ in notebooks:   # zh/slides/ uses the English edition's reveal.js and MathJax
+            slides.export(path, files / "slides", offline=True, assets="" if lang == "en" else "../../slides/")
     done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "2", str(src), str(out)],
                           cwd=src)
     if done.returncode != 0:
-        sys.exit(f"Sphinx failed (exit code {done.returncode}); see the messages above.")
-    print(f"Built {out / 'index.html'} in {time.perf_counter() - t0:.0f} s")
+        sys.exit(f"Sphinx failed on the {lang} edition (exit code {done.returncode}); see the messages above.")
+    return [p for p, _ in notebooks]
+
+
+def build(out: Path, src: Path, with_slides: bool = True) -> Path:
+    """Build the English site into ``out`` and the Chinese edition into ``out/zh``; return ``out``."""
+    t0 = time.perf_counter()
+    shutil.rmtree(out, ignore_errors=True)
+    for lang, (_, sub, _, _) in EDITIONS.items():
+        print(f"building the {lang} edition ...", flush=True)
+        build_edition(lang, out / sub if sub else out, src / lang, with_slides)
+    print(f"Built {out / 'index.html'} and {out / 'zh' / 'index.html'} in {time.perf_counter() - t0:.0f} s")
     return out
 
 

@@ -13,6 +13,7 @@
                                              # (binder/colab-packages.txt): setup --colab, then every
                                              # notebook in quick mode under nbval; downloads torch
     python scripts/course.py site    # build the course website into build/site/ (offline)
+    python scripts/course.py i18n status   # the Chinese edition: what is translated (scripts/i18n.py)
 
 Setup makes a virtual environment in .venv (or $COURSE_VENV; --system installs into the running
 Python instead, for Colab/Binder), installs requirements.txt pinned by constraints.txt (a matching
@@ -408,7 +409,7 @@ def ensure_browser() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["setup", "lab", "test", "bench", "site"])
+    parser.add_argument("command", choices=["setup", "lab", "test", "bench", "site", "i18n"])
     parser.add_argument("--system", action="store_true",
                         help="install into this Python instead of a .venv (Colab, Binder, conda)")
     parser.add_argument("--colab", action="store_true",
@@ -433,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                                 str(ROOT / "notebooks"), *root_user, *rest], cwd=ROOT)
     if args.command == "site":
         return subprocess.call([str(python), str(ROOT / "scripts" / "build_site.py"), *rest], cwd=ROOT)
+    if args.command == "i18n":
+        return subprocess.call([str(python), str(ROOT / "scripts" / "i18n.py"), *rest], cwd=ROOT)
     if args.command == "test":
         ensure_browser()
         return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT)

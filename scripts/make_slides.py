@@ -3,7 +3,7 @@
 
     python scripts/make_slides.py [--out build/slides] [--offline] [notebooks ...]
 
-Open build/slides/NN_topic.slides.html in a browser (arrow keys move; "s" opens speaker notes).
+Open build/slides/NN_topic.slides.html (Chinese edition: build/slides/zh/) in a browser (arrow keys move; "s" opens speaker notes).
 Cells tagged "solution" are left out of the slides, so a lecture does not give the answers away.
 
 By default the slides load reveal.js and MathJax from CDNs (unpkg, cdnjs). With ``--offline`` they
@@ -63,13 +63,16 @@ def fetch_assets(out_dir: Path, assets: dict[str, tuple[str, str, str]] | None =
             shutil.move(str(unpacked / "package"), out_dir / name)
 
 
-def export(notebook: Path, out_dir: Path, offline: bool = False) -> Path:
+def export(notebook: Path, out_dir: Path, offline: bool = False, assets: str = "") -> Path:
+    """Write ``out_dir/<notebook>.slides.html``; with ``offline`` the page loads reveal.js and
+    MathJax from ``assets`` + the folders fetch_assets() makes (``""``: next to the slides;
+    ``"../"``: the Chinese edition's slides in ``zh/`` share the English edition's copies)."""
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [c for c in nb.cells if "solution" not in c.metadata.get("tags", [])]
     exporter = SlidesExporter(reveal_scroll=True)
     if offline:  # relative to the slides: the folders fetch_assets() makes
         for name, (_, setting, path) in ASSETS.items():
-            setattr(exporter, setting, name + path)
+            setattr(exporter, setting, assets + name + path)
         # live widgets would need the widget manager from unpkg; the slides show their pictures
         nb.metadata.pop("widgets", None)
     body, _ = exporter.from_notebook_node(nb)
@@ -86,11 +89,15 @@ def main() -> int:
                         help="use local copies of reveal.js and MathJax (fetched once with npm)")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args()
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or [*sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+                               *sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))]
     if args.offline:
         fetch_assets(args.out)
     for path in paths:
-        print(f"{path.name} -> {export(path, args.out, offline=args.offline)}")
+        zh = path.parent.name == "zh"     # the Chinese edition: build/slides/zh/, shared assets
+        target = export(path, args.out / "zh" if zh else args.out, offline=args.offline,
+                        assets="../" if zh else "")
+        print(f"{path.name} -> {target}")
     return 0
 
 

@@ -86,13 +86,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "student")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args()
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    args.out.mkdir(parents=True, exist_ok=True)
+    paths = args.notebooks or [*sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+                               *sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))]
     for path in paths:
+        out = args.out / "zh" if path.parent.name == "zh" else args.out   # the Chinese edition
+        out.mkdir(parents=True, exist_ok=True)
         nb = nbformat.read(path, as_version=4)
         n = sum("solution" in c.metadata.get("tags", []) for c in nb.cells)
-        nbformat.write(student_copy(nb), args.out / path.name)
-        print(f"{path.name}: {n} solution cell(s) replaced -> {args.out / path.name}")
+        nbformat.write(student_copy(nb), out / path.name)
+        print(f"{path.name}: {n} solution cell(s) replaced -> {out / path.name}")
     return 0
 
 

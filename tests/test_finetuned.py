@@ -1,9 +1,12 @@
 """The shared fine-tuned sentiment model: cache hit, cache miss trains, a changed recipe is not reused."""
 
 import json
+import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from course_lib import config, finetuned
 
@@ -70,3 +73,31 @@ def test_stored_recipe_must_match(cache):
 def test_predict_proba_rejects_a_single_string():
     with pytest.raises(TypeError, match="list of strings"):
         finetuned.predict_proba(None, None, "one text")
+
+
+def _notebook_sampler():
+    """Notebook 07's LengthBucketSampler class, executed from the notebook's own cell."""
+    import ast
+    import math
+
+    import nbformat
+    from torch.utils.data import Sampler
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "07_bert_finetuning.ipynb"
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and "class LengthBucketSampler" in cell.source:
+            tree = ast.parse(cell.source)
+            node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "LengthBucketSampler")
+            namespace = {"Sampler": Sampler, "np": np, "torch": torch, "math": math}
+            exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)
+            return namespace["LengthBucketSampler"]
+    raise AssertionError("notebook 07 no longer defines LengthBucketSampler")
+
+
+def test_library_sampler_yields_the_batches_of_notebook_07():
+    lengths = np.random.default_rng(1).integers(3, 60, size=523)
+    for seed in (0, 3):
+        ours = list(finetuned._LengthBuckets(lengths, 16, seed=seed))
+        notebook = list(_notebook_sampler()(lengths, 16, seed=seed))
+        assert ours == notebook
+        assert len(ours) == len(finetuned._LengthBuckets(lengths, 16)) == math.ceil(523 / 16)

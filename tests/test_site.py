@@ -3,7 +3,9 @@
 Builds the site once (``scripts/build_site.py``) into a temporary folder, serves it on a loopback
 port and opens every page: no console error, no request leaving the site, every image with a
 non-zero size, math rendered by the local MathJax, search finds "attention" and links to notebook
-06. Screenshots of the landing page and of one notebook page go to ``artifacts/``.
+06. Screenshots of the landing page and of one notebook page go to ``artifacts/``. The Chinese
+edition (``zh/``) is checked the same way, and the language switch leads to the same page in the
+other language.
 """
 
 import functools
@@ -61,6 +63,22 @@ def test_every_notebook_is_a_page_in_course_order(site):
     assert "Part II" in index or not any(int(p.name[:2]) >= build_site.PART_II_FROM for p in notebooks)
 
 
+def test_the_chinese_edition_is_a_site_of_its_own(site):
+    out, _ = site
+    zh_notebooks = build_site.course_notebooks(build_site.NOTEBOOKS / "zh")
+    assert [p.name for p in zh_notebooks] == [p.name for p in build_site.course_notebooks()], \
+        "notebooks/zh/ lacks notebooks: run python scripts/course.py i18n build"
+    index = (out / "zh" / "index.html").read_text()
+    assert 'lang="zh-CN"' in index and "第一部分" in index
+    for p in zh_notebooks:
+        page = (out / "zh" / f"{p.stem}.html").read_text()
+        assert 'lang="zh-CN"' in page and "学生版" in page
+        assert (out / "zh" / "student" / p.name).is_file()
+        assert (out / "zh" / "slides" / f"{p.stem}.slides.html").is_file()
+    slides = (out / "zh" / "slides" / f"{zh_notebooks[1].stem}.slides.html").read_text()
+    assert "../../slides/reveal.js" in slides   # the English edition's offline copy
+
+
 def test_widgets_become_their_static_pictures():
     nb = nbformat.read(ROOT / "notebooks" / "01_gradient_descent.ipynb", as_version=4)
     static = build_site.static_outputs(nb)
@@ -82,7 +100,7 @@ RAW_MATH_JS = """async () => {
 
 
 def _pages(out: Path) -> list[str]:
-    return sorted(p.name for p in out.glob("*.html"))
+    return sorted(p.name for p in out.glob("*.html")) + sorted(f"zh/{p.name}" for p in (out / "zh").glob("*.html"))
 
 
 def test_pages_load_offline_without_errors(site, chromium):  # noqa: F811
@@ -105,17 +123,27 @@ def test_pages_load_offline_without_errors(site, chromium):  # noqa: F811
             broken = page.evaluate("() => Array.from(document.images).filter(i => !(i.complete && "
                                    "i.naturalWidth > 0)).map(i => i.src)")
             problems += [f"{name}: image without size {src}" for src in broken]
-            if re.match(r"0[1-9]_", name):  # notebooks with formulas: MathJax rendered all of them
+            if re.match(r"(zh/)?0[1-9]_", name):  # notebooks with formulas: MathJax rendered all of them
                 raw = page.evaluate(RAW_MATH_JS)
                 problems += [f"{name}: math not rendered: {raw[:3]}"] if raw else []
             if name == "index.html":
                 page.screenshot(path=str(ARTIFACTS / "site-landing.png"))
             if name.startswith("06_"):
                 page.screenshot(path=str(ARTIFACTS / "site-06-attention.png"))
+        current["name"] = "language switch"
+        switches = {}
+        for name in ("01_gradient_descent.html", "zh/01_gradient_descent.html", "instructor-guide.html"):
+            page.goto(f"{base}/{name}", wait_until="networkidle")
+            page.click("#lang-switch")
+            page.wait_for_load_state("networkidle")
+            switches[name] = page.url.removeprefix(base + "/")
         current["name"] = "search"
         page.goto(f"{base}/search.html?q=attention", wait_until="networkidle")
         page.wait_for_selector("#search-results li a", timeout=30_000)
         hits = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")
         browser.close()
     assert not problems, "\n".join(problems[:30])
+    assert switches == {"01_gradient_descent.html": "zh/01_gradient_descent.html",
+                        "zh/01_gradient_descent.html": "01_gradient_descent.html",
+                        "instructor-guide.html": "zh/index.html"}, switches
     assert any(h and h.startswith("06_attention.html") for h in hits), f"search hits: {hits[:10]}"

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.i18n import _
+
 
 class CheckFailed(AssertionError):
     """An exercise answer is wrong; the message says how and gives a hint."""
@@ -22,12 +24,14 @@ class CheckFailed(AssertionError):
 def fail(what: str, hint: str = "") -> None:
     """Raise :class:`CheckFailed` with a message and an optional hint.
 
+    Both are already in the student's language (``_("...")``); only "Hint:" is added here.
+
     >>> try: fail("shape (3,) but expected (2,)", "drop the bias row")
     ... except CheckFailed as e: print(e)
     shape (3,) but expected (2,)
     Hint: drop the bias row
     """
-    raise CheckFailed(what + (f"\nHint: {hint}" if hint else ""))
+    raise CheckFailed(what + ("\n" + _("Hint: {hint}", hint=hint) if hint else ""))
 
 
 def passed(name: str, detail: str = "") -> None:
@@ -36,26 +40,30 @@ def passed(name: str, detail: str = "") -> None:
     >>> passed("Exercise 1")
     ✅ Exercise 1: correct.
     """
-    print(f"✅ {name}: correct." + (f" {detail}" if detail else ""))
+    print("✅ " + (_("{name}: correct. {detail}", name=name, detail=detail) if detail else
+                   _("{name}: correct.", name=name)))
 
 
-def as_array(value: Any, name: str = "your answer") -> np.ndarray:
+def as_array(value: Any, name: str | None = None) -> np.ndarray:
     """Convert a number, list, numpy array or torch tensor to a float64 numpy array.
+
+    ``name`` (default: "your answer" in the student's language) names ``value`` in messages.
 
     >>> as_array([1, 2]).dtype
     dtype('float64')
     """
+    name = _("your answer") if name is None else name
     if hasattr(value, "detach"):  # torch tensor
         value = value.detach().cpu().numpy()
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        fail(f"{name} should be numeric, got {type(value).__name__}.",
-             "return a number, a numpy array or a torch tensor")
+        fail(_("{name} should be numeric, got {type}.", name=name, type=type(value).__name__),
+             _("return a number, a numpy array or a torch tensor"))
     return arr
 
 
-def compare(answer: Any, expected: Any, name: str = "your answer", rtol: float = 1e-5,
+def compare(answer: Any, expected: Any, name: str | None = None, rtol: float = 1e-5,
             atol: float = 1e-8, hint: str = "") -> np.ndarray:
     """Check ``answer`` against ``expected``, diagnosing the usual mistakes.
 
@@ -65,32 +73,39 @@ def compare(answer: Any, expected: Any, name: str = "your answer", rtol: float =
     >>> compare([1.0, 2.0], [1.0, 2.0]).shape
     (2,)
     """
+    name = _("your answer") if name is None else name
     a = as_array(answer, name)
-    e = as_array(expected, "expected")
+    e = as_array(expected, _("expected"))
     if a.shape != e.shape:
         if a.ndim == 2 and a.T.shape == e.shape and np.allclose(a.T, e, rtol=rtol, atol=atol):
-            fail(f"{name} is transposed: shape {a.shape}, expected {e.shape}.",
-                 hint or "check which axis is which (rows = examples?)")
+            fail(_("{name} is transposed: shape {shape}, expected {expected}.", name=name,
+                   shape=a.shape, expected=e.shape),
+                 hint or _("check which axis is which (rows = examples?)"))
         if a.size == e.size and np.allclose(a.reshape(e.shape), e, rtol=rtol, atol=atol):
-            fail(f"{name} has the right numbers but shape {a.shape}; expected {e.shape}.",
-                 hint or "reshape it, or keep the dimension you reduced away (keepdims)")
-        fail(f"{name} has shape {a.shape}; expected {e.shape}.", hint)
+            fail(_("{name} has the right numbers but shape {shape}; expected {expected}.", name=name,
+                   shape=a.shape, expected=e.shape),
+                 hint or _("reshape it, or keep the dimension you reduced away (keepdims)"))
+        fail(_("{name} has shape {shape}; expected {expected}.", name=name, shape=a.shape,
+               expected=e.shape), hint)
     if not np.all(np.isfinite(a)):
-        fail(f"{name} contains NaN or infinity.",
-             hint or "look for a division by zero, log(0) or a step size that diverges")
+        fail(_("{name} contains NaN or infinity.", name=name),
+             hint or _("look for a division by zero, log(0) or a step size that diverges"))
     if np.allclose(a, e, rtol=rtol, atol=atol):
         return a
     if np.allclose(a, -e, rtol=rtol, atol=atol) and np.any(e != 0):
-        fail(f"{name} has the wrong sign.", hint or "check the direction: gradient descent subtracts")
+        fail(_("{name} has the wrong sign.", name=name),
+             hint or _("check the direction: gradient descent subtracts"))
     nz = np.abs(e) > atol
     if np.any(nz):
         ratio = a[nz] / e[nz]
         r = float(np.median(ratio))
         if np.all(np.isfinite(ratio)) and np.allclose(ratio, r, rtol=1e-3) and abs(r - 1) > 1e-3:
-            fail(f"{name} is off by a constant factor: about {r:.4g} times the expected value.",
-                 hint or "a missing 1/n (mean vs sum) or a factor 2 in the derivative?")
+            fail(_("{name} is off by a constant factor: about {r:.4g} times the expected value.",
+                   name=name, r=r),
+                 hint or _("a missing 1/n (mean vs sum) or a factor 2 in the derivative?"))
     diff = float(np.max(np.abs(a - e)))
-    fail(f"{name} differs from the expected value (largest difference {diff:.3g}).", hint)
+    fail(_("{name} differs from the expected value (largest difference {diff:.3g}).", name=name,
+           diff=diff), hint)
     return a  # unreachable, keeps type checkers happy
 
 
@@ -101,18 +116,15 @@ def describe(value: Any) -> str:
     ('an array of shape (2, 3)', 'a function', '0.5')
     """
     if hasattr(value, "shape"):
-        return f"an array of shape {tuple(value.shape)}"
-    return "a function" if callable(value) else repr(value)
-
-
-CRASH_HINT = "run it on a small example of other shapes than the notebook's data and print the shapes"
+        return _("an array of shape {shape}", shape=tuple(value.shape))
+    return _("a function") if callable(value) else repr(value)
 
 
 class ForbiddenCall(RuntimeError):
     """Raised inside a student's function when it calls an operation the exercise replaces."""
 
     def __init__(self, dotted: str) -> None:
-        super().__init__(f"{dotted} is switched off during this check")
+        super().__init__(_("{dotted} is switched off during this check", dotted=dotted))
         self.dotted = dotted
 
 
@@ -173,13 +185,13 @@ def forbid(*dotted: str, namespaces: Sequence[dict[str, Any]] = ()) -> Iterator[
                 setattr(owner, attr, original)
 
 
-def call(fn: Callable[..., Any], *args: Any, name: str, hint: str = CRASH_HINT,
+def call(fn: Callable[..., Any], *args: Any, name: str, hint: str | None = None,
          hints: Mapping[type[Exception], str] | None = None,
          forbidden: Sequence[str] = ()) -> Any:
     """Call a student's function; a crash or a missing ``return`` becomes a message naming the inputs.
 
-    ``hints`` gives the hint for particular errors (e.g. ``{KeyError: "use vocab.get(...)"}``),
-    ``hint`` the one for any other. An unfinished exercise (``raise NotImplementedError``, the
+    ``hints`` gives the hint for particular errors (e.g. ``{KeyError: _("use vocab.get(...)")}``),
+    ``hint`` the one for any other (default: run it on a small example and print the shapes). An unfinished exercise (``raise NotImplementedError``, the
     student copies' placeholder) is re-raised as it is: its own message says what to do.
     ``forbidden`` names the library operations a "by hand" exercise replaces (dotted paths, see
     :func:`forbid`): they are switched off while ``fn`` runs, and using one fails the check.
@@ -198,16 +210,20 @@ def call(fn: Callable[..., Any], *args: Any, name: str, hint: str = CRASH_HINT,
     except NotImplementedError:
         raise
     except ForbiddenCall as exc:
-        fail(f"{name} calls {exc.dotted}, the operation this exercise asks you to write yourself.",
-             f"the check runs your function with {exc.dotted} switched off; "
-             "write it from the basic operations instead.")
+        fail(_("{name} calls {dotted}, the operation this exercise asks you to write yourself.",
+               name=name, dotted=exc.dotted),
+             _("the check runs your function with {dotted} switched off; "
+               "write it from the basic operations instead.", dotted=exc.dotted))
     except Exception as exc:  # noqa: BLE001 -- any error in the student's code becomes a hint
         given = ", ".join(describe(a) for a in args)
         specific = [h for kind, h in (hints or {}).items() if isinstance(exc, kind)]
-        fail(f"{name} raised {type(exc).__name__}: {exc} (called with {given}).",
-             specific[0] if specific else hint)
+        fail(_("{name} raised {error}: {exc} (called with {given}).", name=name,
+               error=type(exc).__name__, exc=exc, given=given),
+             specific[0] if specific else hint if hint is not None else
+             _("run it on a small example of other shapes than the notebook's data and print the "
+               "shapes"))
     if result is None:
-        fail(f"{name} returned None.", "did you forget the return statement?")
+        fail(_("{name} returned None.", name=name), _("did you forget the return statement?"))
     return result
 
 
@@ -221,13 +237,15 @@ def close(answer: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-7) ->
     return a.shape == e.shape and bool(np.allclose(a, e, rtol=rtol, atol=atol))
 
 
-def as_number(value: Any, name: str = "your answer", hint: str = "") -> float:
+def as_number(value: Any, name: str | None = None, hint: str = "") -> float:
     """The single number in ``value`` (a number, or an array or tensor of one element).
 
     >>> as_number([2.5])
     2.5
     """
+    name = _("your answer") if name is None else name
     arr = as_array(value, name)
     if arr.size != 1:
-        fail(f"{name} should be one number; got an array of shape {arr.shape}.", hint)
+        fail(_("{name} should be one number; got an array of shape {shape}.", name=name,
+               shape=arr.shape), hint)
     return float(arr.reshape(()))

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.i18n import _
+
 from . import as_array, call, compare, fail, passed
 
 # ----------------------------------------------------------------------------- references
@@ -108,68 +110,70 @@ def exercise_1(cross_attention: Callable) -> None:
     """
     target, source, lengths, mha = _cross_inputs()
     with torch.no_grad():
-        expected, _ = mha(target, source, source, need_weights=False,
+        expected, _weights = mha(target, source, source, need_weights=False,
                           key_padding_mask=torch.arange(5)[None, :] >= lengths[:, None])
         answer = call(cross_attention, target.clone(), source.clone(), lengths.clone(), mha,
                       name="cross_attention",
-                      hint="target [B, Lt, d], source [B, Ls, d], source_lengths [B], mha; "
-                           "print the shapes of q, k, v and the scores",
+                      hint=_("target [B, Lt, d], source [B, Ls, d], source_lengths [B], mha; "
+                             "print the shapes of q, k, v and the scores"),
                       forbidden=_ATTENTION_LIBRARY)
     got = as_array(answer, "cross_attention(...)")
     exp = expected.numpy()
     if got.shape == (2, 5, 8):
-        fail("the result has one row per SOURCE token, shape (2, 5, 8); cross-attention gives one "
-             "output per TARGET token, (2, 3, 8): the queries come from the target.",
-             "q = target @ W_q.T + b_q; k and v from the source")
+        fail(_("the result has one row per SOURCE token, shape (2, 5, 8); cross-attention gives one "
+               "output per TARGET token, (2, 3, 8): the queries come from the target."),
+             _("q = target @ W_q.T + b_q; k and v from the source"))
     if got.shape != exp.shape:
-        fail(f"the result has shape {got.shape}; expected {exp.shape} = [batch, target length, d_model].",
-             "split into heads [B, h, L, d_head], attend, merge back to [B, Lt, d_model], then out_proj")
+        fail(_("the result has shape {shape}; expected {expected} = [batch, target length, d_model].",
+               shape=got.shape, expected=exp.shape),
+             _("split into heads [B, h, L, d_head], attend, merge back to [B, Lt, d_model], then out_proj"))
     if np.any(np.isnan(got)):
-        fail("the result contains NaN: some query has every key blocked, so its softmax is 0/0. "
-             "Is the mask inverted (True = padding where your code expects True = may attend)?",
-             "allow key j of sequence b when j < source_lengths[b]")
+        fail(_("the result contains NaN: some query has every key blocked, so its softmax is 0/0. "
+               "Is the mask inverted (True = padding where your code expects True = may attend)?"),
+             _("allow key j of sequence b when j < source_lengths[b]"))
     with torch.no_grad():
         mistakes = {
-            "the keys and values come from the target: that is self-attention. In cross-attention "
-            "the target asks (queries) and the source answers (keys and values)":
+            _("the keys and values come from the target: that is self-attention. In cross-attention "
+              "the target asks (queries) and the source answers (keys and values)"):
                 dict(kv_from="target"),
-            "the padded source tokens are not masked: the second source has 2 real tokens and 3 "
-            "padding positions full of garbage, and your output depends on them": dict(mask="none"),
-            "the mask is inverted: the queries attend only to the padding":
+            _("the padded source tokens are not masked: the second source has 2 real tokens and 3 "
+              "padding positions full of garbage, and your output depends on them"): dict(mask="none"),
+            _("the mask is inverted: the queries attend only to the padding"):
                 dict(mask="inverted"),
-            "the scores are not divided by sqrt(d_head)": dict(scale=False),
-            "the output projection mha.out_proj is missing": dict(out_proj=False),
-            "the heads are split with a plain reshape to [B, h, L, d_head]; that mixes tokens "
-            "across heads": dict(split="reshape"),
+            _("the scores are not divided by sqrt(d_head)"): dict(scale=False),
+            _("the output projection mha.out_proj is missing"): dict(out_proj=False),
+            _("the heads are split with a plain reshape to [B, h, L, d_head]; that mixes tokens "
+              "across heads"): dict(split="reshape"),
         }
         for message, switches in mistakes.items():
             wrong = _cross_reference(target, source, lengths, mha, **switches).numpy()
             if np.allclose(got, wrong, atol=1e-4) and not np.allclose(got, exp, atol=1e-4):
-                fail(f"{message}.",
-                     "per head: softmax((target W_q)(source W_k)^T / sqrt(d_head) with padded "
-                     "keys at -inf) (source W_v); concatenate the heads; apply out_proj")
+                fail(_("{mistake}.", mistake=message),
+                     _("per head: softmax((target W_q)(source W_k)^T / sqrt(d_head) with padded "
+                       "keys at -inf) (source W_v); concatenate the heads; apply out_proj"))
     compare(got, exp, "cross_attention(...)", atol=1e-5,
-            hint="W_q, W_k, W_v = mha.in_proj_weight.chunk(3) (and the same for in_proj_bias); "
-                 "d_head = d_model / mha.num_heads; split heads with view(B, L, h, d_head)."
-                 "transpose(1, 2)")
-    passed("Exercise 1", "Your cross-attention equals nn.MultiheadAttention(target, source, source, "
-                         "key_padding_mask=...) to 1e-5; the weights are 3 x 5 per head: one row per "
-                         "target token, one column per source token.")
+            hint=_("W_q, W_k, W_v = mha.in_proj_weight.chunk(3) (and the same for in_proj_bias); "
+                   "d_head = d_model / mha.num_heads; split heads with view(B, L, h, d_head)."
+                   "transpose(1, 2)"))
+    passed(_("Exercise 1"), _("Your cross-attention equals nn.MultiheadAttention(target, source, source, "
+                              "key_padding_mask=...) to 1e-5; the weights are 3 x 5 per head: one row per "
+                              "target token, one column per source token."))
 
 
 # ----------------------------------------------------------------------------- exercise 2
 
 
 def _as_bool_mask(value: Any, n: int) -> np.ndarray:
-    arr = as_array(value, "your mask")
+    arr = as_array(value, _("your mask"))
     if arr.shape != (n, n):
-        fail(f"the mask for n={n} has shape {arr.shape}; expected ({n}, {n}) = [queries, keys].",
-             "build an n x n matrix: rows are query positions i, columns key positions j")
+        fail(_("the mask for n={n} has shape {shape}; expected ({n}, {n}) = [queries, keys].",
+               n=n, shape=arr.shape),
+             _("build an n x n matrix: rows are query positions i, columns key positions j"))
     finite = arr[np.isfinite(arr)]
     if np.any(np.isinf(arr)) or not np.all(np.isin(finite, (0.0, 1.0))):
-        fail("the mask should be boolean (True = may attend), not an additive mask with -inf "
-             "or other numbers.",
-             "return a comparison such as (j <= i) & ..., which gives True/False")
+        fail(_("the mask should be boolean (True = may attend), not an additive mask with -inf "
+               "or other numbers."),
+             _("return a comparison such as (j <= i) & ..., which gives True/False"))
     return arr.astype(bool)
 
 
@@ -186,33 +190,35 @@ def exercise_2(local_causal_mask: Callable) -> None:
             continue
         where = f"(n={n}, window={window})"
         if np.array_equal(mask, ~ref):
-            fail(f"True and False are swapped {where}: your mask is True where attention is "
-                 "forbidden.",
-                 "the convention here (and in F.scaled_dot_product_attention) is True = may attend")
+            fail(_("True and False are swapped {where}: your mask is True where attention is "
+                   "forbidden.", where=where),
+                 _("the convention here (and in F.scaled_dot_product_attention) is True = may attend"))
         if np.array_equal(mask, ref.T):
-            fail(f"the mask points the wrong way {where}: it lets a token look at FUTURE tokens "
-                 "(upper triangle) instead of past ones.",
-                 "row i is the query, column j the key: allow j <= i (the lower triangle)")
+            fail(_("the mask points the wrong way {where}: it lets a token look at FUTURE tokens "
+                   "(upper triangle) instead of past ones.", where=where),
+                 _("row i is the query, column j the key: allow j <= i (the lower triangle)"))
         if not mask.diagonal().any() and np.array_equal(mask | np.eye(n, dtype=bool), ref):
-            fail(f"the diagonal is masked {where}: a token is not allowed to attend to itself.",
-                 "use j <= i, not j < i: the current token is part of its own window")
+            fail(_("the diagonal is masked {where}: a token is not allowed to attend to itself.", where=where),
+                 _("use j <= i, not j < i: the current token is part of its own window"))
         if np.array_equal(mask, _local_causal_mask(n, n)) and window < n:
-            fail(f"this is the plain causal mask {where}: the window is ignored, so token i sees "
-                 "all earlier tokens.",
-                 "also require i - j < window")
+            fail(_("this is the plain causal mask {where}: the window is ignored, so token i sees "
+                   "all earlier tokens.", where=where),
+                 _("also require i - j < window"))
         for off in (1, -1):
             if window + off >= 1 and np.array_equal(mask, _local_causal_mask(n, window + off)):
-                fail(f"off by one {where}: each token sees {window + off} tokens instead of "
-                     f"{window} (itself and the {window - 1} before it).",
-                     "count the diagonal: keys j with i - window < j <= i, i.e. i - j < window")
+                fail(_("off by one {where}: each token sees {seen} tokens instead of "
+                       "{window} (itself and the {before} before it).",
+                       where=where, seen=window + off, window=window, before=window - 1),
+                     _("count the diagonal: keys j with i - window < j <= i, i.e. i - j < window"))
         if np.any(mask & ~np.tril(np.ones((n, n), dtype=bool))):
-            fail(f"your mask lets some tokens see the future {where} (True above the diagonal).",
-                 "a causal mask never allows j > i")
+            fail(_("your mask lets some tokens see the future {where} (True above the diagonal).", where=where),
+                 _("a causal mask never allows j > i"))
         bad = np.argwhere(mask != ref)[0]
-        fail(f"the mask is wrong {where}, e.g. at query {bad[0]}, key {bad[1]}: you have "
-             f"{bool(mask[tuple(bad)])}, expected {bool(ref[tuple(bad)])}.",
-             "draw the 7 x 3 case on paper: row i has True in columns i-2, i-1, i (those >= 0)")
-    passed("Exercise 2", "Each token sees itself and the window-1 tokens before it, never the future.")
+        fail(_("the mask is wrong {where}, e.g. at query {query}, key {key}: you have "
+               "{got}, expected {expected}.", where=where, query=bad[0], key=bad[1],
+               got=bool(mask[tuple(bad)]), expected=bool(ref[tuple(bad)])),
+             _("draw the 7 x 3 case on paper: row i has True in columns i-2, i-1, i (those >= 0)"))
+    passed(_("Exercise 2"), _("Each token sees itself and the window-1 tokens before it, never the future."))
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -251,36 +257,38 @@ def exercise_3(layer_norm: Callable) -> None:
     eps = 1e-5
     expected = torch.nn.functional.layer_norm(x, (6,), weight, bias, eps)
     answer = call(layer_norm, x.clone(), weight.clone(), bias.clone(), eps, name="layer_norm",
-                  hint="x is [batch, tokens, d_model]; weight and bias are [d_model]",
+                  hint=_("x is [batch, tokens, d_model]; weight and bias are [d_model]"),
                   forbidden=_LAYER_NORM_LIBRARY)
     got = as_array(answer, "layer_norm(x, weight, bias, eps)")
     if got.shape != tuple(x.shape):
-        fail(f"the result has shape {got.shape}; expected {tuple(x.shape)}, the shape of x.",
-             "keep the reduced dimension: mean(dim=-1, keepdim=True)")
+        fail(_("the result has shape {shape}; expected {expected}, the shape of x.",
+               shape=got.shape, expected=tuple(x.shape)),
+             _("keep the reduced dimension: mean(dim=-1, keepdim=True)"))
     if np.any(~np.isfinite(got)):
-        fail("the result contains NaN or inf: token 4 of sentence 2 is constant (variance 0), and "
-             "0 / sqrt(0) is NaN.", "add eps inside the square root: sqrt(var + eps)")
+        fail(_("the result contains NaN or inf: token 4 of sentence 2 is constant (variance 0), and "
+               "0 / sqrt(0) is NaN."), _("add eps inside the square root: sqrt(var + eps)"))
     mistakes = {
-        "the statistics are taken over the batch and the tokens for each feature: that is "
-        "BatchNorm. LayerNorm normalises each token over its own features": dict(dims=(0, 1)),
-        "the statistics are taken over the tokens of each sentence, not over each token's "
-        "features": dict(dims=(1,)),
-        "the variance is the unbiased one (divided by d - 1); LayerNorm divides by d":
+        _("the statistics are taken over the batch and the tokens for each feature: that is "
+          "BatchNorm. LayerNorm normalises each token over its own features"): dict(dims=(0, 1)),
+        _("the statistics are taken over the tokens of each sentence, not over each token's "
+          "features"): dict(dims=(1,)),
+        _("the variance is the unbiased one (divided by d - 1); LayerNorm divides by d"):
             dict(unbiased=True),
-        "eps is added to the standard deviation; LayerNorm adds it to the variance, inside the "
-        "square root (token 2 of sentence 1 has a tiny variance, and there it matters)":
+        _("eps is added to the standard deviation; LayerNorm adds it to the variance, inside the "
+          "square root (token 2 of sentence 1 has a tiny variance, and there it matters)"):
             dict(eps_outside=True),
-        "the learned scale and shift (weight and bias) are missing": dict(affine=False),
+        _("the learned scale and shift (weight and bias) are missing"): dict(affine=False),
     }
     for message, switches in mistakes.items():
         wrong = _layer_norm_reference(x, weight, bias, eps, **switches).numpy()
         if np.allclose(got, wrong, atol=1e-4) and not np.allclose(got, expected.numpy(), atol=1e-4):
-            fail(f"{message}.", "y = (x - mean) / sqrt(var + eps) * weight + bias, with mean and "
-                                "the biased var over the last dimension (keepdim=True)")
+            fail(_("{mistake}.", mistake=message),
+                 _("y = (x - mean) / sqrt(var + eps) * weight + bias, with mean and "
+                   "the biased var over the last dimension (keepdim=True)"))
     compare(got, expected.numpy(), "layer_norm(x, weight, bias, eps)", atol=1e-5,
-            hint="y = (x - mean) / sqrt(var + eps) * weight + bias over the last dimension")
-    passed("Exercise 3", "Each token is normalised over its own 6 features, so its result does not "
-                         "depend on the other tokens in the batch (unlike BatchNorm).")
+            hint=_("y = (x - mean) / sqrt(var + eps) * weight + bias over the last dimension"))
+    passed(_("Exercise 3"), _("Each token is normalised over its own 6 features, so its result does not "
+                              "depend on the other tokens in the batch (unlike BatchNorm)."))
 
 
 # ----------------------------------------------------------------------------- exercise 4
@@ -298,25 +306,25 @@ def exercise_4(pe_shift_matrix: Callable) -> None:
         m = as_array(call(pe_shift_matrix, k, d, name="pe_shift_matrix"), f"M_{k}")
         ref = _pe_shift_matrix(k, d)
         if m.shape != ref.shape:
-            fail(f"M_{k} has shape {m.shape}; expected ({d}, {d}).",
-                 "PE rows have d_model numbers, so the matrix is d_model x d_model")
+            fail(_("M_{k} has shape {shape}; expected ({d}, {d}).", k=k, shape=m.shape, d=d),
+                 _("PE rows have d_model numbers, so the matrix is d_model x d_model"))
         if np.allclose(m, ref, atol=1e-8):
             continue
         if np.allclose(m, np.eye(d)):
-            fail(f"M_{k} is the identity: it does not move anything.",
-                 "each (sin, cos) pair rotates by the angle k * omega_i")
+            fail(_("M_{k} is the identity: it does not move anything.", k=k),
+                 _("each (sin, cos) pair rotates by the angle k * omega_i"))
         if np.allclose(m, _pe_shift_matrix(k, d, transpose=True), atol=1e-8):
-            fail(f"M_{k} rotates the wrong way: PE[p] @ M_{k} gives PE[p - {k}], not PE[p + {k}]. "
-                 "Usually this means the pair was read as (cos, sin) or sin and cos were swapped "
-                 "in the block.",
-                 "each pair is (sin, cos) in that order and the rows are multiplied from the left: "
-                 "[sin a, cos a] @ [[cos b, -sin b], [sin b, cos b]] = [sin(a+b), cos(a+b)]")
+            fail(_("M_{k} rotates the wrong way: PE[p] @ M_{k} gives PE[p - {k}], not PE[p + {k}]. "
+                   "Usually this means the pair was read as (cos, sin) or sin and cos were swapped "
+                   "in the block.", k=k),
+                 _("each pair is (sin, cos) in that order and the rows are multiplied from the left: "
+                   "[sin a, cos a] @ [[cos b, -sin b], [sin b, cos b]] = [sin(a+b), cos(a+b)]"))
         if np.allclose(m, _pe_shift_matrix(k, d, pair_step=1), atol=1e-8):
-            fail(f"M_{k} uses the wrong frequencies: pair i (dimensions 2i and 2i+1) has "
-                 "omega_i = 1 / 10000**(2i / d_model), not 1 / 10000**(i / d_model).",
-                 "loop over i in range(0, d_model, 2) and use i / d_model as the exponent")
+            fail(_("M_{k} uses the wrong frequencies: pair i (dimensions 2i and 2i+1) has "
+                   "omega_i = 1 / 10000**(2i / d_model), not 1 / 10000**(i / d_model).", k=k),
+                 _("loop over i in range(0, d_model, 2) and use i / d_model as the exponent"))
         if np.allclose(pe[:-k] @ m, pe[k:], atol=1e-6):
             continue  # a different but valid matrix on these positions
         compare(pe[:-k] @ m, pe[k:], f"PE[p] @ M_{k}",
-                hint="the block for pair i is [[cos(k w), -sin(k w)], [sin(k w), cos(k w)]]")
-    passed("Exercise 4", "Moving k positions is a rotation of each (sin, cos) pair -- the same for every p.")
+                hint=_("the block for pair i is [[cos(k w), -sin(k w)], [sin(k w), cos(k w)]]"))
+    passed(_("Exercise 4"), _("Moving k positions is a rotation of each (sin, cos) pair -- the same for every p."))

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from course_lib.i18n import _
+
 from . import as_array, as_number, call, compare, fail, passed
 
 # A small WordPiece vocabulary: whole words, word-initial pieces and "##" continuation pieces.
@@ -65,38 +67,44 @@ def exercise_1(wordpiece: Callable) -> None:
     for word in _WP_WORDS:
         expected = _wordpiece(word, _WP_VOCAB)
         answer = call(wordpiece, word, set(_WP_VOCAB), name="wordpiece",
-                      hint="it receives one word (a string) and the vocabulary (a set of strings)",
+                      hint=_("it receives one word (a string) and the vocabulary (a set of strings)"),
                       forbidden=("tokenizers.models.WordPiece",))
         if isinstance(answer, str) or not all(isinstance(p, str) for p in answer):
-            fail(f"wordpiece({word!r}, vocab) returned {answer!r}; expected a list of strings such "
-                 f"as {expected}.", "collect the pieces in a list and return it")
+            fail(_("wordpiece({word!r}, vocab) returned {answer!r}; expected a list of strings such "
+                   "as {expected}.", word=word, answer=answer, expected=expected),
+                 _("collect the pieces in a list and return it"))
         got = list(answer)
         got_all[word] = got
         if got == expected:
             continue
-        where = f"wordpiece({word!r}) gave {got}; expected {expected}"
+        where = _("wordpiece({word!r}) gave {got}; expected {expected}", word=word, got=got, expected=expected)
         if expected == ["[UNK]"] and "[UNK]" in got:
-            fail(f"{where}. When some part of a word matches no piece, BERT's WordPiece gives up on "
-                 "the WHOLE word: it becomes a single [UNK], not the pieces found so far plus [UNK].",
-                 "return ['[UNK]'] as soon as no piece matches")
+            fail(_("{where}. When some part of a word matches no piece, BERT's WordPiece gives up on "
+                   "the WHOLE word: it becomes a single [UNK], not the pieces found so far plus [UNK].",
+                   where=where),
+                 _("return ['[UNK]'] as soon as no piece matches"))
         if got == _wordpiece_shortest(word, _WP_VOCAB):
-            fail(f"{where}: you take the SHORTEST matching piece; WordPiece takes the longest one "
-                 "first (greedy longest match).", "start with the whole rest of the word and "
-                                                  "drop one character at a time until it is in the vocabulary")
+            fail(_("{where}: you take the SHORTEST matching piece; WordPiece takes the longest one "
+                   "first (greedy longest match).", where=where),
+                 _("start with the whole rest of the word and "
+                   "drop one character at a time until it is in the vocabulary"))
         if got and got[0].startswith("##"):
-            fail(f"{where}: the first piece of a word has no '##'; only continuation pieces do.",
-                 "add '##' only when start > 0")
+            fail(_("{where}: the first piece of a word has no '##'; only continuation pieces do.", where=where),
+                 _("add '##' only when start > 0"))
         if any(not p.startswith("##") for p in got[1:]):
-            fail(f"{where}: the pieces after the first must be looked up WITH the '##' prefix "
-                 "(a continuation piece is a different vocabulary entry from the same letters at "
-                 "the start of a word).", "piece = '##' + word[start:end] when start > 0")
+            fail(_("{where}: the pieces after the first must be looked up WITH the '##' prefix "
+                   "(a continuation piece is a different vocabulary entry from the same letters at "
+                   "the start of a word).", where=where), _("piece = '##' + word[start:end] when start > 0"))
         if "".join(p.removeprefix("##") for p in got) == word and any(p not in _WP_VOCAB for p in got):
             missing = [p for p in got if p not in _WP_VOCAB]
-            fail(f"{where}: {missing} are not in the vocabulary.", "only return pieces that are in vocab")
-        fail(f"{where}.", "greedy longest match from the left: the longest vocab piece that starts "
-                          "the rest of the word (with '##' after the first), then continue after it")
-    passed("Exercise 1", f"unfunny -> {' '.join(got_all['unfunny'])}; unplayful -> "
-                         f"{' '.join(got_all['unplayful'])} (no piece \"##l\" for its last letter).")
+            fail(_("{where}: {missing} are not in the vocabulary.", where=where, missing=missing),
+                 _("only return pieces that are in vocab"))
+        fail(_("{where}.", where=where),
+             _("greedy longest match from the left: the longest vocab piece that starts "
+               "the rest of the word (with '##' after the first), then continue after it"))
+    passed(_("Exercise 1"), _('unfunny -> {unfunny}; unplayful -> {unplayful} (no piece "##l" for its '
+                              'last letter).', unfunny=" ".join(got_all["unfunny"]),
+                              unplayful=" ".join(got_all["unplayful"])))
 
 
 def _pool_inputs() -> tuple[torch.Tensor, torch.Tensor]:
@@ -122,29 +130,30 @@ def exercise_2(max_pool: Callable) -> None:
     out = as_array(call(max_pool, hidden.clone(), mask.clone(), name="max_pool"), "pooled")
     ref = _max_pool(hidden, mask).numpy()
     if out.shape != ref.shape:
-        fail(f"the result has shape {out.shape}; expected {ref.shape} = [batch, hidden].",
-             "take the maximum over the token axis (dim=1), one vector per sentence; "
-             "torch's .max(dim=1) returns (values, indices): keep .values")
+        fail(_("the result has shape {shape}; expected {expected} = [batch, hidden].",
+               shape=out.shape, expected=ref.shape),
+             _("take the maximum over the token axis (dim=1), one vector per sentence; "
+               "torch's .max(dim=1) returns (values, indices): keep .values"))
     if np.allclose(out, hidden.max(dim=1).values.numpy()):
-        fail("you took the maximum over ALL positions, padding included: here the padding vectors "
-             "hold 50.0 and win everywhere.",
-             "set the padding positions to -inf first: hidden.masked_fill(mask[..., None] == 0, "
-             "float('-inf'))")
+        fail(_("you took the maximum over ALL positions, padding included: here the padding vectors "
+               "hold 50.0 and win everywhere."),
+             _("set the padding positions to -inf first: hidden.masked_fill(mask[..., None] == 0, "
+               "float('-inf'))"))
     zero_filled = (hidden * mask.unsqueeze(-1)).max(dim=1).values.numpy()
     if np.allclose(out, zero_filled):
-        fail("you replaced the padding by 0 before the maximum. That fails when all real values are "
-             "negative: sentence 2 has -2 and -3 in dimension 0, and your maximum is 0.",
-             "fill the padding with -inf (float('-inf')), not 0")
+        fail(_("you replaced the padding by 0 before the maximum. That fails when all real values are "
+               "negative: sentence 2 has -2 and -3 in dimension 0, and your maximum is 0."),
+             _("fill the padding with -inf (float('-inf')), not 0"))
     m = mask.unsqueeze(-1).float()
     if np.allclose(out, ((hidden * m).sum(1) / m.sum(1)).numpy(), atol=1e-5):
-        fail("that is the masked MEAN; the exercise asks for the maximum.",
-             "use .max(dim=1).values after masking the padding with -inf")
+        fail(_("that is the masked MEAN; the exercise asks for the maximum."),
+             _("use .max(dim=1).values after masking the padding with -inf"))
     if np.allclose(out, hidden[:, 0].numpy()):
-        fail("that is the first token's vector ([CLS]), not the maximum over the tokens.",
-             "take .max(dim=1) over all real tokens")
-    compare(out, ref, "pooled vectors", atol=1e-6,
-            hint="hidden.masked_fill(mask[..., None] == 0, float('-inf')).max(dim=1).values")
-    passed("Exercise 2", "Padding never wins the maximum, even where every real value is negative.")
+        fail(_("that is the first token's vector ([CLS]), not the maximum over the tokens."),
+             _("take .max(dim=1) over all real tokens"))
+    compare(out, ref, _("pooled vectors"), atol=1e-6,
+            hint=_("hidden.masked_fill(mask[..., None] == 0, float('-inf')).max(dim=1).values"))
+    passed(_("Exercise 2"), _("Padding never wins the maximum, even where every real value is negative."))
 
 
 def _hf_linear(step: int, base_lr: float, warmup: int, total: int) -> float:
@@ -170,37 +179,41 @@ def exercise_3(warmup_linear_lr: Callable) -> None:
     for t in steps:
         value = call(warmup_linear_lr, t, base, warmup, total, name="warmup_linear_lr",
                      forbidden=_SCHEDULE_LIBRARY)
-        got.append(as_number(value, f"the lr at step {t}"))
+        got.append(as_number(value, _("the lr at step {t}", t=t)))
     got_a = np.array(got)
     ref = np.array([_hf_linear(t, base, warmup, total) for t in steps])
     if np.allclose(got_a, ref, rtol=1e-6, atol=1e-12):
-        passed("Exercise 3", f"Peak {base:g} at step {warmup}, zero from step {total} on.")
+        passed(_("Exercise 3"), _("Peak {base:g} at step {warmup}, zero from step {total} on.",
+                                  base=base, warmup=warmup, total=total))
         return
     if not np.allclose(got_a[:warmup], ref[:warmup], rtol=1e-6, atol=1e-12):
         shifted = np.array([base * min(1.0, (t + 1) / warmup) for t in steps[:warmup]])
         if np.allclose(got_a[:warmup], shifted, rtol=1e-6, atol=1e-12):
-            fail("the warm-up is one step early: at step 0 the learning rate should be 0 and it "
-                 f"reaches {base:g} at step {warmup}.",
-                 "during warm-up lr = base_lr * t / warmup_steps")
-        fail(f"the warm-up is wrong: for steps 0..{warmup - 1} expected "
-             f"{np.round(ref[:4] / base, 3).tolist()}... x base_lr, got "
-             f"{np.round(got_a[:4] / base, 3).tolist()}...",
-             "during warm-up the lr grows linearly from 0: base_lr * t / warmup_steps")
+            fail(_("the warm-up is one step early: at step 0 the learning rate should be 0 and it "
+                   "reaches {base:g} at step {warmup}.", base=base, warmup=warmup),
+                 _("during warm-up lr = base_lr * t / warmup_steps"))
+        fail(_("the warm-up is wrong: for steps 0..{last} expected "
+               "{expected}... x base_lr, got {got}...", last=warmup - 1,
+               expected=np.round(ref[:4] / base, 3).tolist(), got=np.round(got_a[:4] / base, 3).tolist()),
+             _("during warm-up the lr grows linearly from 0: base_lr * t / warmup_steps"))
     after = slice(warmup, total + 1)
     if np.allclose(got_a[after], base):
-        fail("after the warm-up your learning rate stays constant; it should decay linearly to 0 "
-             f"at step {total}.", "lr = base_lr * (total_steps - t) / (total_steps - warmup_steps)")
+        fail(_("after the warm-up your learning rate stays constant; it should decay linearly to 0 "
+               "at step {total}.", total=total),
+             _("lr = base_lr * (total_steps - t) / (total_steps - warmup_steps)"))
     ignore_warmup = np.array([base * (total - t) / total for t in steps[after]])
     if np.allclose(got_a[after], ignore_warmup, rtol=1e-6, atol=1e-12):
-        fail(f"the decay starts from the wrong place: at step {warmup} (end of warm-up) the lr "
-             f"should be the full {base:g}, and it should reach 0 at step {total}.",
-             "divide by (total_steps - warmup_steps), not by total_steps")
+        fail(_("the decay starts from the wrong place: at step {warmup} (end of warm-up) the lr "
+               "should be the full {base:g}, and it should reach 0 at step {total}.",
+               warmup=warmup, base=base, total=total),
+             _("divide by (total_steps - warmup_steps), not by total_steps"))
     if np.any(got_a < 0):
-        fail(f"your learning rate becomes negative after step {total}.",
-             "clamp it: max(0.0, ...)")
+        fail(_("your learning rate becomes negative after step {total}.", total=total),
+             _("clamp it: max(0.0, ...)"))
     bad = int(np.argmax(~np.isclose(got_a, ref, rtol=1e-6, atol=1e-12)))
-    fail(f"at step {bad} your learning rate is {got_a[bad]:.4g}; expected {ref[bad]:.4g}.",
-         "warm-up: base_lr * t / warmup; then base_lr * max(0, (total - t) / (total - warmup))")
+    fail(_("at step {step} your learning rate is {got:.4g}; expected {expected:.4g}.",
+           step=bad, got=got_a[bad], expected=ref[bad]),
+         _("warm-up: base_lr * t / warmup; then base_lr * max(0, (total - t) / (total - warmup))"))
 
 
 def _f1(pred: np.ndarray, y: np.ndarray, positive: int = 1) -> float:
@@ -226,20 +239,21 @@ def exercise_4(f1_positive: Callable) -> None:
     tp, fp, fn = 5, 2, 3
     value = call(f1_positive, pred.copy(), true.copy(), name="f1_positive",
                  forbidden=_F1_LIBRARY)
-    got = as_number(value, "your F1")
+    got = as_number(value, _("your F1"))
     ref = _f1(pred, true)
     if np.isclose(got, ref, atol=1e-9):
-        passed("Exercise 4", "F1 = 2PR / (P + R) of the positive class.")
+        passed(_("Exercise 4"), _("F1 = 2PR / (P + R) of the positive class."))
         return
     named = {
-        "the accuracy": float(np.mean(pred == true)),
-        "the F1 of the negative class (label 0)": _f1(pred, true, positive=0),
-        "the precision TP / (TP + FP)": tp / (tp + fp),
-        "the recall TP / (TP + FN)": tp / (tp + fn),
-        "the mean of precision and recall (F1 is their harmonic mean)": (tp / (tp + fp) + tp / (tp + fn)) / 2,
+        _("the accuracy"): float(np.mean(pred == true)),
+        _("the F1 of the negative class (label 0)"): _f1(pred, true, positive=0),
+        _("the precision TP / (TP + FP)"): tp / (tp + fp),
+        _("the recall TP / (TP + FN)"): tp / (tp + fn),
+        _("the mean of precision and recall (F1 is their harmonic mean)"): (tp / (tp + fp) + tp / (tp + fn)) / 2,
     }
     for what, v in named.items():
         if np.isclose(got, v, atol=1e-9):
-            fail(f"you computed {what} ({got:.4f}), not the F1 of the positive class ({ref:.4f}).",
-                 "count TP, FP, FN for label 1; F1 = 2 * TP / (2 * TP + FP + FN)")
-    compare(got, ref, "your F1", hint="F1 = 2 * TP / (2 * TP + FP + FN) with label 1 as positive")
+            fail(_("you computed {what} ({got:.4f}), not the F1 of the positive class ({ref:.4f}).",
+                   what=what, got=got, ref=ref),
+                 _("count TP, FP, FN for label 1; F1 = 2 * TP / (2 * TP + FP + FN)"))
+    compare(got, ref, _("your F1"), hint=_("F1 = 2 * TP / (2 * TP + FP + FN) with label 1 as positive"))

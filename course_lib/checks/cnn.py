@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from course_lib.i18n import _
+
 from . import as_array, as_number, call, close, compare, fail, passed
 
 # --------------------------------------------------------------------------------------------
@@ -63,14 +65,14 @@ def exercise_1(receptive_field: Callable[[list[tuple[int, int]]], Any]) -> None:
     ✅ Exercise 1 (receptive_field): correct. The CNN of this notebook: one unit after block 3 sees 22×22 of the 28×28 pixels.
     """
     wrong = {
-        "you added the kernel sizes; two stacked 3x3 layers see 5 pixels, not 6 (they overlap)":
-            lambda layers: sum(k for k, _ in layers),
-        "the strides are missing: after a stride-2 layer (or a 2x2 pooling) one step of the next "
-        "layer moves 2 input pixels, so its kernel adds (k - 1) * 2":
-            lambda layers: 1 + sum(k - 1 for k, _ in layers),
-        "a layer's own stride does not widen what it sees; only the strides of the layers BEFORE it "
-        "do (update the jump after adding the layer's (k - 1) * jump)": _rf_own_stride,
-        "you multiplied the kernel sizes": lambda layers: int(np.prod([k for k, _ in layers])),
+        _("you added the kernel sizes; two stacked 3x3 layers see 5 pixels, not 6 (they overlap)"):
+            lambda layers: sum(k for k, _s in layers),
+        _("the strides are missing: after a stride-2 layer (or a 2x2 pooling) one step of the next "
+          "layer moves 2 input pixels, so its kernel adds (k - 1) * 2"):
+            lambda layers: 1 + sum(k - 1 for k, _s in layers),
+        _("a layer's own stride does not widen what it sees; only the strides of the layers BEFORE it "
+          "do (update the jump after adding the layer's (k - 1) * jump)"): _rf_own_stride,
+        _("you multiplied the kernel sizes"): lambda layers: int(np.prod([k for k, _s in layers])),
     }
     answers = []
     for layers in _RF_CASES:
@@ -81,15 +83,18 @@ def exercise_1(receptive_field: Callable[[list[tuple[int, int]]], Any]) -> None:
     if answers != expected:
         for message, formula in wrong.items():
             if answers == [formula(layers) for layers in _RF_CASES]:
-                fail(f"receptive_field: {message}.",
-                     "keep two numbers while walking through the layers: the size seen so far and the "
-                     "jump (input pixels between neighbouring units); size += (k - 1) * jump, then jump *= s")
+                fail(_("receptive_field: {mistake}.", mistake=message),
+                     _("keep two numbers while walking through the layers: the size seen so far and the "
+                       "jump (input pixels between neighbouring units); size += (k - 1) * jump, then "
+                       "jump *= s"))
         i = next(i for i, (a, e) in enumerate(zip(answers, expected)) if a != e)
-        fail(f"receptive_field({list(_RF_CASES[i])}) = {answers[i]:g}; expected {expected[i]}.",
-             "draw it in 1-D: which input pixels can change one output pixel of each layer?")
+        fail(_("receptive_field({layers}) = {got:g}; expected {expected}.", layers=list(_RF_CASES[i]),
+               got=answers[i], expected=expected[i]),
+             _("draw it in 1-D: which input pixels can change one output pixel of each layer?"))
     rf = _receptive_field(_MNIST_CNN)
-    passed("Exercise 1 (receptive_field)",
-           f"The CNN of this notebook: one unit after block 3 sees {rf}×{rf} of the 28×28 pixels.")
+    passed(_("Exercise 1 (receptive_field)"),
+           _("The CNN of this notebook: one unit after block 3 sees {rf}×{rf} of the 28×28 pixels.",
+             rf=rf))
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,33 +133,39 @@ def exercise_2(conv2d: Callable[..., Any]) -> None:
                    forbidden=_LIBRARY_CONV)
         a = as_array(raw, "conv2d(x, weight, bias, stride, padding)")
         out_shape = tuple(expected.shape)
-        said = f"for x of shape {(c_in, h, w)}, k = {k}, stride = {stride}, padding = {padding}"
+        said = _("for x of shape {shape}, k = {k}, stride = {stride}, padding = {padding}",
+                 shape=(c_in, h, w), k=k, stride=stride, padding=padding)
         if a.shape == (c_out, c_in, *out_shape[1:]):
-            fail(f"conv2d returned shape {a.shape} {said}: you did not sum over the input channels.",
-                 "each output channel sums the products over ALL input channels c (and u, v)")
+            fail(_("conv2d returned shape {shape} {said}: you did not sum over the input channels.",
+                   shape=a.shape, said=said),
+                 _("each output channel sums the products over ALL input channels c (and u, v)"))
         if a.shape != out_shape:
             if stride > 1 and a.shape == tuple(F.conv2d(x[None], weight, padding=padding)[0].shape):
-                fail(f"conv2d returned shape {a.shape} {said}: the stride is missing (expected "
-                     f"{out_shape}).", "output pixel (i, j) starts at input row i * stride, column j * stride")
+                fail(_("conv2d returned shape {shape} {said}: the stride is missing (expected "
+                       "{expected}).", shape=a.shape, said=said, expected=out_shape),
+                     _("output pixel (i, j) starts at input row i * stride, column j * stride"))
             if padding > 0 and a.shape == tuple(F.conv2d(x[None], weight, stride=stride)[0].shape):
-                fail(f"conv2d returned shape {a.shape} {said}: the padding is missing (expected "
-                     f"{out_shape}).", "add `padding` zeros on all four sides first, e.g. with F.pad")
-            fail(f"conv2d returned shape {a.shape} {said}; expected {out_shape} = (C_out, "
-                 "(H + 2p - k) // s + 1, (W + 2p - k) // s + 1).",
-                 "pad first, then slide the window in steps of `stride`")
+                fail(_("conv2d returned shape {shape} {said}: the padding is missing (expected "
+                       "{expected}).", shape=a.shape, said=said, expected=out_shape),
+                     _("add `padding` zeros on all four sides first, e.g. with F.pad"))
+            fail(_("conv2d returned shape {shape} {said}; expected {expected} = (C_out, "
+                   "(H + 2p - k) // s + 1, (W + 2p - k) // s + 1).", shape=a.shape, said=said,
+                   expected=out_shape),
+                 _("pad first, then slide the window in steps of `stride`"))
         if close(a, F.conv2d(x[None], weight.flip(-1, -2), bias, stride=stride, padding=padding)[0]):
-            fail("your kernel is flipped: that is the convolution of signal processing. Deep "
-                 "learning's 'convolution' (nn.Conv2d) is a cross-correlation: no flipping.",
-                 "out[o, i, j] = sum over c, u, v of x[c, i*s+u, j*s+v] * weight[o, c, u, v] + bias[o]")
+            fail(_("your kernel is flipped: that is the convolution of signal processing. Deep "
+                   "learning's 'convolution' (nn.Conv2d) is a cross-correlation: no flipping."),
+                 _("out[o, i, j] = sum over c, u, v of x[c, i*s+u, j*s+v] * weight[o, c, u, v] + bias[o]"))
         if close(a, F.conv2d(x[None], weight, stride=stride, padding=padding)[0]):
-            fail("the bias is missing.", "add bias[o] to every pixel of output channel o")
+            fail(_("the bias is missing."), _("add bias[o] to every pixel of output channel o"))
         if padding > 0 and close(a, F.conv2d(F.pad(x, (0, 2 * padding, 0, 2 * padding))[None], weight,
                                              bias, stride=stride)[0]):
-            fail(f"the padding is all on one side {said}; it goes on every side.",
-                 "F.pad(x, (p, p, p, p)) pads left, right, top and bottom")
+            fail(_("the padding is all on one side {said}; it goes on every side.", said=said),
+                 _("F.pad(x, (p, p, p, p)) pads left, right, top and bottom"))
         compare(a, expected, "conv2d(x, weight, bias, stride, padding)",
-                hint="out[o, i, j] = sum over c, u, v of x_padded[c, i*s+u, j*s+v] * weight[o, c, u, v] + bias[o]")
-    passed("Exercise 2 (conv2d)")
+                hint=_("out[o, i, j] = sum over c, u, v of x_padded[c, i*s+u, j*s+v] * "
+                       "weight[o, c, u, v] + bias[o]"))
+    passed(_("Exercise 2 (conv2d)"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,28 +195,30 @@ def exercise_3(max_pool2d: Callable[[torch.Tensor, int], Any]) -> None:
         a = as_array(call(max_pool2d, x.clone(), size, name="max_pool2d", forbidden=_LIBRARY_POOL),
                      f"max_pool2d(x, {size})")
         if a.shape == tuple(F.max_pool2d(x, size, stride=1).shape) and a.shape != expected.shape:
-            fail(f"max_pool2d(x, {size}) has shape {a.shape}: your windows overlap (stride 1). "
-                 f"Pooling windows are side by side: stride = size.",
-                 "output pixel (i, j) looks at rows size*i ... size*i + size - 1")
+            fail(_("max_pool2d(x, {size}) has shape {shape}: your windows overlap (stride 1). "
+                   "Pooling windows are side by side: stride = size.", size=size, shape=a.shape),
+                 _("output pixel (i, j) looks at rows size*i ... size*i + size - 1"))
         if a.shape == expected.shape[1:] or a.shape == (1, *expected.shape[1:]):
-            fail(f"max_pool2d(x, {size}) has shape {a.shape}: you took the maximum over the "
-                 "channels too. Pooling works on each channel separately.",
-                 "reduce only over the window's rows and columns, never over dim 0")
+            fail(_("max_pool2d(x, {size}) has shape {shape}: you took the maximum over the "
+                   "channels too. Pooling works on each channel separately.", size=size, shape=a.shape),
+                 _("reduce only over the window's rows and columns, never over dim 0"))
         if a.shape == (c, w // size, h // size) and h != w:
-            fail(f"max_pool2d(x, {size}) has shape {a.shape}: height and width are swapped.",
-                 f"expected {tuple(expected.shape)} = (C, H // size, W // size)")
+            fail(_("max_pool2d(x, {size}) has shape {shape}: height and width are swapped.", size=size,
+                   shape=a.shape),
+                 _("expected {expected} = (C, H // size, W // size)", expected=tuple(expected.shape)))
         if a.shape != tuple(expected.shape):
-            fail(f"max_pool2d(x, {size}) has shape {a.shape}; expected {tuple(expected.shape)} = "
-                 "(C, H // size, W // size) -- a leftover row or column that does not fill a "
-                 "window is dropped.", "loop over i in range(H // size), j in range(W // size)")
+            fail(_("max_pool2d(x, {size}) has shape {shape}; expected {expected} = "
+                   "(C, H // size, W // size) -- a leftover row or column that does not fill a "
+                   "window is dropped.", size=size, shape=a.shape, expected=tuple(expected.shape)),
+                 _("loop over i in range(H // size), j in range(W // size)"))
         if close(a, F.avg_pool2d(x, size)):
-            fail("max_pool2d returns the window AVERAGES (average pooling), not the maxima.",
-                 "take .max() of each window")
+            fail(_("max_pool2d returns the window AVERAGES (average pooling), not the maxima."),
+                 _("take .max() of each window"))
         if close(a, -F.max_pool2d(-x, size)):
-            fail("max_pool2d returns the window MINIMA.", "take .max() of each window")
+            fail(_("max_pool2d returns the window MINIMA."), _("take .max() of each window"))
         compare(a, expected, f"max_pool2d(x, {size})",
-                hint="out[c, i, j] = max of x[c, size*i : size*i + size, size*j : size*j + size]")
-    passed("Exercise 3 (max_pool2d)")
+                hint=_("out[c, i, j] = max of x[c, size*i : size*i + size, size*j : size*j + size]"))
+    passed(_("Exercise 3 (max_pool2d)"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,27 +294,28 @@ def exercise_4(batch_norm: Callable[..., Any]) -> None:
             raw = call(batch_norm, x.clone(), gamma.clone(), beta.clone(), mean0.clone(), var0.clone(),
                        training, momentum, eps, name="batch_norm", forbidden=_LIBRARY_BN)
             if not isinstance(raw, (tuple, list)) or len(raw) != 3:
-                fail("batch_norm should return three tensors: (out, running_mean, running_var).",
-                     "return out, running_mean, running_var (unchanged in eval mode)")
+                fail(_("batch_norm should return three tensors: (out, running_mean, running_var)."),
+                     _("return out, running_mean, running_var (unchanged in eval mode)"))
             got = [as_array(t, k) for t, k in zip(raw, ("out", "running_mean", "running_var"))]
             if got[0].shape != tuple(x.shape):
-                fail(f"out has shape {got[0].shape}; expected {tuple(x.shape)}, the shape of x.")
+                fail(_("out has shape {shape}; expected {expected}, the shape of x.", shape=got[0].shape,
+                       expected=tuple(x.shape)))
             args = (x, gamma, beta, mean0, var0, training, momentum, eps)
             mistakes = {
-                "normalises with the unbiased (n - 1) batch variance; BatchNorm normalises with the biased "
-                "one (divide by n) and uses the unbiased one only for the running estimate":
+                _("normalises with the unbiased (n - 1) batch variance; BatchNorm normalises with the "
+                  "biased one (divide by n) and uses the unbiased one only for the running estimate"):
                     dict(norm_unbiased=True),
-                "updates running_var with the biased batch variance; PyTorch stores the unbiased "
-                "estimate (times n / (n - 1), n = N * H * W values per channel)":
+                _("updates running_var with the biased batch variance; PyTorch stores the unbiased "
+                  "estimate (times n / (n - 1), n = N * H * W values per channel)"):
                     dict(running_unbiased=False),
-                "mixes the running statistics the wrong way round: new = (1 - momentum) * old + "
-                "momentum * batch (momentum is the weight of the NEW batch)":
+                _("mixes the running statistics the wrong way round: new = (1 - momentum) * old + "
+                  "momentum * batch (momentum is the weight of the NEW batch)"):
                     dict(swap_momentum=True),
-                "uses the batch statistics in eval mode; at test time BatchNorm uses the running "
-                "statistics, so a prediction does not depend on the other images in the batch":
+                _("uses the batch statistics in eval mode; at test time BatchNorm uses the running "
+                  "statistics, so a prediction does not depend on the other images in the batch"):
                     dict(batch_in_eval=True),
-                "computes a mean and variance per pixel (over the batch only); BatchNorm2d pools each "
-                "channel over the batch AND all positions (dims 0, 2, 3)":
+                _("computes a mean and variance per pixel (over the batch only); BatchNorm2d pools "
+                  "each channel over the batch AND all positions (dims 0, 2, 3)"):
                     dict(axes=(0,)),
             }
             for message, how in mistakes.items():
@@ -310,13 +324,15 @@ def exercise_4(batch_norm: Callable[..., Any]) -> None:
                 wrong = _bn(*args, **how)
                 if all(close(g, t) for g, t in zip(got, wrong)) and not all(
                         close(g, t) for g, t in zip(got, exp)):
-                    fail(f"batch_norm ({mode} mode) {message}.",
-                         "train: x_hat = (x - mean) / sqrt(var + eps) with the batch's mean and biased "
-                         "variance per channel; eval: the running statistics")
+                    fail(_("batch_norm ({mode} mode) {mistake}.", mode=mode, mistake=message),
+                         _("train: x_hat = (x - mean) / sqrt(var + eps) with the batch's mean and "
+                           "biased variance per channel; eval: the running statistics"))
             if not training and not (close(got[1], mean0) and close(got[2], var0)):
-                fail("batch_norm changed the running statistics in eval mode; they are only updated "
-                     "while training.", "in eval mode return running_mean and running_var unchanged")
+                fail(_("batch_norm changed the running statistics in eval mode; they are only updated "
+                       "while training."),
+                     _("in eval mode return running_mean and running_var unchanged"))
             for g, t, k in zip(got, exp, ("out", "running_mean", "running_var")):
-                compare(g, t, f"{k} ({mode} mode)",
-                        hint="per channel c: statistics over dims (0, 2, 3); out = gamma * x_hat + beta")
-    passed("Exercise 4 (batch_norm)", "It matches nn.BatchNorm2d in train and eval mode.")
+                compare(g, t, _("{name} ({mode} mode)", name=k, mode=mode),
+                        hint=_("per channel c: statistics over dims (0, 2, 3); "
+                               "out = gamma * x_hat + beta"))
+    passed(_("Exercise 4 (batch_norm)"), _("It matches nn.BatchNorm2d in train and eval mode."))

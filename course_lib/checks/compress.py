@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..i18n import _
 from . import as_array, as_number, call, compare, fail, passed
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -55,66 +56,72 @@ def exercise_1(quantize_per_channel: Callable) -> None:
     result = call(quantize_per_channel, w.clone(), name="quantize_per_channel",
                   forbidden=QUANT_FORBIDDEN)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail(f"quantize_per_channel returned {type(result).__name__}; expected a pair (q, scale).",
-             "return q, scale")
+        fail(_("quantize_per_channel returned {type}; expected a pair (q, scale).",
+               type=type(result).__name__), _("return q, scale"))
     q = as_array(result[0], "q")
     scale = as_array(result[1], "scale").reshape(-1)
     w_np = w.double().numpy()
     if q.shape != tuple(w.shape):
-        fail(f"q has shape {q.shape}; expected {tuple(w.shape)} (one code per weight).")
+        fail(_("q has shape {shape}; expected {expected} (one code per weight).",
+               shape=q.shape, expected=tuple(w.shape)))
     if scale.size == 1:
-        fail("you returned one scale for the whole matrix (per-tensor). Per-channel quantisation "
-             "gives each output row its own scale, so a row of tiny weights does not lose all its "
-             "precision to the row with the largest weight.",
-             "scale = w.abs().amax(dim=1) / 127  (one number per row)")
+        fail(_("you returned one scale for the whole matrix (per-tensor). Per-channel quantisation "
+               "gives each output row its own scale, so a row of tiny weights does not lose all its "
+               "precision to the row with the largest weight."),
+             _("scale = w.abs().amax(dim=1) / 127  (one number per row)"))
     if scale.size == w.shape[1]:
-        fail(f"you returned {scale.size} scales, one per input column; the output channels are the "
-             f"{w.shape[0]} rows of a Linear layer's weight [out, in].",
-             "reduce over dim=1 (the inputs): w.abs().amax(dim=1)")
+        fail(_("you returned {n} scales, one per input column; the output channels are the "
+               "{rows} rows of a Linear layer's weight [out, in].", n=scale.size, rows=w.shape[0]),
+             _("reduce over dim=1 (the inputs): w.abs().amax(dim=1)"))
     if scale.size != w.shape[0]:
-        fail(f"scale has {scale.size} entries; expected {w.shape[0]} (one per row).")
+        fail(_("scale has {n} entries; expected {rows} (one per row).", n=scale.size,
+               rows=w.shape[0]))
     ref_s = ref_scale.double().numpy()
     if not np.allclose(scale, ref_s, rtol=1e-5):
         ratio = scale / ref_s
         if np.allclose(ratio, 127 / 255, rtol=1e-4):
-            fail("your scale is max|w| / 255: that spreads the range over 255 steps, but a symmetric "
-                 "int8 code has 127 steps on each side of zero, so big weights overflow.",
-                 "scale = max|w| / 127")
+            fail(_("your scale is max|w| / 255: that spreads the range over 255 steps, but a "
+                   "symmetric int8 code has 127 steps on each side of zero, so big weights "
+                   "overflow."), _("scale = max|w| / 127"))
         if np.allclose(ratio, 127 / 128, rtol=1e-4):
-            fail("your scale is max|w| / 128: then the largest weight maps to 128, one step past "
-                 "int8's largest positive code 127.", "scale = max|w| / 127")
+            fail(_("your scale is max|w| / 128: then the largest weight maps to 128, one step past "
+                   "int8's largest positive code 127."), _("scale = max|w| / 127"))
         row_max = w_np.max(axis=1) / 127
         if np.allclose(scale, row_max, rtol=1e-5):
-            fail("your scale uses the largest *value* of each row, not the largest *magnitude*: "
-                 "row 1's biggest weight is -1.7, which then falls outside the range.",
-                 "use w.abs().amax(dim=1)")
-        fail(f"the scales differ from max|w[c]| / 127: got {np.round(scale, 6).tolist()}, "
-             f"expected {np.round(ref_s, 6).tolist()}.", "scale[c] = w[c].abs().max() / 127")
+            fail(_("your scale uses the largest *value* of each row, not the largest *magnitude*: "
+                   "row 1's biggest weight is -1.7, which then falls outside the range."),
+                 _("use w.abs().amax(dim=1)"))
+        fail(_("the scales differ from max|w[c]| / 127: got {got}, expected {expected}.",
+               got=np.round(scale, 6).tolist(), expected=np.round(ref_s, 6).tolist()),
+             _("scale[c] = w[c].abs().max() / 127"))
     if np.any(np.abs(q - np.round(q)) > 1e-6) or np.abs(q).max() > 128:
         if np.allclose(q, ref_q.double().numpy() * ref_scale.double().numpy()[:, None], rtol=1e-4,
                        atol=1e-7):
-            fail("q holds the de-quantised weights (q * scale), not the integer codes.",
-                 "return the integers round(w / scale) (e.g. as torch.int8) and the scale separately")
-        fail("q should hold integers in [-127, 127].", "q = round(w / scale[:, None])")
+            fail(_("q holds the de-quantised weights (q * scale), not the integer codes."),
+                 _("return the integers round(w / scale) (e.g. as torch.int8) and the scale "
+                   "separately"))
+        fail(_("q should hold integers in [-127, 127]."), _("q = round(w / scale[:, None])"))
     ref_codes = ref_q.double().numpy()
     if not np.array_equal(q, ref_codes):
         ratio32 = (w / ref_scale[:, None]).double().numpy()      # float32, as a student computes it
         if np.mean(q == np.trunc(ratio32)) > 0.95:
-            fail("your codes truncate towards zero (int() or .to(torch.int8) on the float); "
-                 "that doubles the average rounding error.",
-                 "round first: torch.round(w / scale[:, None]).to(torch.int8)")
+            fail(_("your codes truncate towards zero (int() or .to(torch.int8) on the float); "
+                   "that doubles the average rounding error."),
+                 _("round first: torch.round(w / scale[:, None]).to(torch.int8)"))
         if np.mean(q == np.floor(ratio32)) > 0.95:
-            fail("your codes are rounded down (floor), which biases every weight downwards.",
-                 "use torch.round")
+            fail(_("your codes are rounded down (floor), which biases every weight downwards."),
+                 _("use torch.round"))
         bad = int(np.sum(q != ref_codes))
-        fail(f"{bad} of the {q.size} codes differ from round(w / scale) (largest difference "
-             f"{np.abs(q - ref_codes).max():.0f}).", "q = clamp(round(w / scale[:, None]), -127, 127)")
+        fail(_("{bad} of the {total} codes differ from round(w / scale) (largest difference "
+               "{diff:.0f}).", bad=bad, total=q.size, diff=np.abs(q - ref_codes).max()),
+             _("q = clamp(round(w / scale[:, None]), -127, 127)"))
     deq = q * scale[:, None]
     per_row = np.abs(deq - w_np).max(axis=1) / np.abs(w_np).max(axis=1)
     tensor_scale = np.abs(w_np).max() / 127
     per_tensor = np.abs(np.round(w_np / tensor_scale) * tensor_scale - w_np).max(axis=1) / np.abs(w_np).max(axis=1)
-    passed("Exercise 1", f"Worst relative error per row {per_row.max():.2%} (one scale for the whole "
-                         f"matrix: up to {per_tensor.max():.0%}).")
+    passed(_("Exercise 1"), _("Worst relative error per row {worst:.2%} (one scale for the whole "
+                              "matrix: up to {tensor:.0%}).", worst=per_row.max(),
+                              tensor=per_tensor.max()))
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -156,58 +163,68 @@ def exercise_2(global_magnitude_masks: Callable) -> None:
         got = call(global_magnitude_masks, [w.clone() for w in weights], sparsity,
                    name="global_magnitude_masks", forbidden=PRUNE_FORBIDDEN)
         if not isinstance(got, (list, tuple)) or len(got) != len(weights):
-            fail(f"expected a list of {len(weights)} masks (one per weight tensor); got "
-                 f"{type(got).__name__}" + (f" of length {len(got)}" if hasattr(got, '__len__') else "") + ".",
-                 "return [mask_1, mask_2, ...] in the order of the weights")
-        masks = [as_array(m, f"mask {i}") for i, m in enumerate(got)]
+            if hasattr(got, "__len__"):
+                what = _("expected a list of {n} masks (one per weight tensor); got {type} of "
+                         "length {length}.", n=len(weights), type=type(got).__name__,
+                         length=len(got))
+            else:
+                what = _("expected a list of {n} masks (one per weight tensor); got {type}.",
+                         n=len(weights), type=type(got).__name__)
+            fail(what, _("return [mask_1, mask_2, ...] in the order of the weights"))
+        masks = [as_array(m, _("mask {i}", i=i)) for i, m in enumerate(got)]
         for i, (m, w) in enumerate(zip(masks, weights)):
             if m.shape != tuple(w.shape):
-                fail(f"mask {i} has shape {m.shape}; expected {tuple(w.shape)} (the shape of its weights).")
+                fail(_("mask {i} has shape {shape}; expected {expected} (the shape of its weights).",
+                       i=i, shape=m.shape, expected=tuple(w.shape)))
         ref = [m.double().numpy() for m in _global_masks(weights, sparsity)]
         if all(np.array_equal(m, r) for m, r in zip(masks, ref)):
             if sparsity == 0.7:
                 kept = [m.mean() for m in masks]
-                summary = (f"At 70% sparsity the three layers keep {kept[0]:.0%}, {kept[1]:.0%} and "
-                           f"{kept[2]:.0%} of their weights: global pruning decides per layer.")
+                summary = _("At 70% sparsity the three layers keep {a:.0%}, {b:.0%} and {c:.0%} "
+                            "of their weights: global pruning decides per layer.",
+                            a=kept[0], b=kept[1], c=kept[2])
             continue
         if not all(set(np.unique(m)) <= {0.0, 1.0} for m in masks):
-            fail("a mask should hold only 0 (prune) and 1 (keep); yours holds other values "
-                 "(the pruned weights themselves?).", "return (w.abs() > threshold) for each w")
+            fail(_("a mask should hold only 0 (prune) and 1 (keep); yours holds other values "
+                   "(the pruned weights themselves?)."), _("return (w.abs() > threshold) for each w"))
         pruned = int(sum((m == 0).sum() for m in masks))
         want = int(round(sparsity * total))
         inverted = [1 - r for r in ref]
         if sparsity > 0 and all(np.array_equal(m, r) for m, r in zip(masks, inverted)):
-            fail("your masks keep the smallest weights and prune the largest: the opposite of "
-                 "magnitude pruning.", "keep the weights whose |w| is above the threshold")
+            fail(_("your masks keep the smallest weights and prune the largest: the opposite of "
+                   "magnitude pruning."), _("keep the weights whose |w| is above the threshold"))
         flat = torch.cat([w.abs().flatten() for w in weights])
         if 0 < sparsity < 1:
             k_keep = int(round(sparsity * total))   # keeping `sparsity` instead of pruning it
             thr = flat.kthvalue(total - k_keep).values
             if all(np.array_equal(m, (w.abs() > thr).double().numpy()) for m, w in zip(masks, weights)):
-                fail(f"at sparsity {sparsity} you keep {sparsity:.0%} of the weights; sparsity is "
-                     "the fraction that is *removed*.", "prune the round(sparsity * total) smallest")
+                fail(_("at sparsity {sparsity} you keep {sparsity:.0%} of the weights; sparsity is "
+                       "the fraction that is *removed*.", sparsity=sparsity),
+                     _("prune the round(sparsity * total) smallest"))
         layerwise = []
         for w in weights:
             k = int(round(sparsity * w.numel()))
             layerwise.append((w.abs() > w.abs().flatten().kthvalue(k).values).double().numpy()
                              if k else np.ones(tuple(w.shape)))
         if sparsity > 0 and all(np.array_equal(m, r) for m, r in zip(masks, layerwise)):
-            fail(f"you pruned each layer separately to {sparsity:.0%}; the exercise asks for one "
-                 "global ranking: a layer of small weights (here the first) should lose more.",
-                 "concatenate all |w| (torch.cat of the flattened tensors), find one threshold")
+            fail(_("you pruned each layer separately to {sparsity:.0%}; the exercise asks for one "
+                   "global ranking: a layer of small weights (here the first) should lose more.",
+                   sparsity=sparsity),
+                 _("concatenate all |w| (torch.cat of the flattened tensors), find one threshold"))
         signed = torch.cat([w.flatten() for w in weights])
         if sparsity > 0:
             thr = signed.kthvalue(want).values
             if all(np.array_equal(m, (w > thr).double().numpy()) for m, w in zip(masks, weights)):
-                fail("you ranked the weights by their signed value, so large negative weights are "
-                     "pruned first; magnitude pruning ranks by |w|.", "use w.abs()")
+                fail(_("you ranked the weights by their signed value, so large negative weights "
+                       "are pruned first; magnitude pruning ranks by |w|."), _("use w.abs()"))
         if pruned != want:
-            fail(f"at sparsity {sparsity} your masks prune {pruned} of {total} weights; expected "
-                 f"round({sparsity} * {total}) = {want}.",
-                 "threshold = the k-th smallest |w| over all layers (torch.kthvalue), keep |w| > it")
-        fail(f"at sparsity {sparsity} the right number of weights is pruned, but not the smallest ones.",
-             "rank all |w| of all layers together")
-    passed("Exercise 2", summary)
+            fail(_("at sparsity {sparsity} your masks prune {pruned} of {total} weights; expected "
+                   "round({sparsity} * {total}) = {want}.", sparsity=sparsity, pruned=pruned,
+                   total=total, want=want),
+                 _("threshold = the k-th smallest |w| over all layers (torch.kthvalue), keep |w| > it"))
+        fail(_("at sparsity {sparsity} the right number of weights is pruned, but not the smallest "
+               "ones.", sparsity=sparsity), _("rank all |w| of all layers together"))
+    passed(_("Exercise 2"), summary)
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -253,7 +270,7 @@ def exercise_3(kd_loss: Callable) -> None:
         expected = float(_kd(s, t, y, T, alpha))
         got = as_number(call(kd_loss, s.clone(), t.clone(), y.clone(), T, alpha, name="kd_loss",
                              forbidden=KD_FORBIDDEN),
-                        f"kd_loss(T={T}, alpha={alpha})", hint="return one number (a 0-d tensor)")
+                        f"kd_loss(T={T}, alpha={alpha})", hint=_("return one number (a 0-d tensor)"))
         if np.isclose(got, expected, rtol=1e-4, atol=1e-6):
             continue
         soft = float(F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1), reduction="batchmean"))
@@ -271,28 +288,35 @@ def exercise_3(kd_loss: Callable) -> None:
         for what, value in variants.items():
             if np.isclose(got, value, rtol=1e-4, atol=1e-6):
                 message, hint = {
-                    "no T² factor": ("the soft-target term lacks the factor T². Softening with T "
-                                     "shrinks its gradients by 1/T², so without it the soft targets "
-                                     "barely count at T = 4.", "multiply the KL term by T * T"),
-                    "alpha swapped": ("alpha weights the wrong term: alpha belongs to the soft-target "
-                                      "(KL) term and 1 - alpha to the hard-label cross-entropy.",
-                                      "alpha * T² * KL + (1 - alpha) * CE"),
-                    "teacher not softened": ("the teacher's probabilities are not softened: divide the "
-                                             "teacher's logits by T too.",
-                                             "softmax(teacher_logits / T)"),
-                    "reversed KL": ("the KL divergence is the wrong way round: the targets are the "
-                                    "teacher's, KL(p_teacher || p_student).",
-                                    "F.kl_div(log_softmax(student / T), softmax(teacher / T), "
-                                    "reduction='batchmean') -- input = student log-probs, target = teacher probs"),
-                    "mean over classes": ("your KL term is divided by the number of classes too: "
-                                          "F.kl_div's reduction='mean' averages over every element, "
-                                          "not over the examples.", "use reduction='batchmean'"),
-                    "hard CE softened": ("the hard-label cross-entropy should use the raw logits "
-                                         "(temperature 1), not logits / T.",
-                                         "F.cross_entropy(student_logits, labels)"),
+                    "no T² factor": (_("the soft-target term lacks the factor T². Softening with T "
+                                       "shrinks its gradients by 1/T², so without it the soft "
+                                       "targets barely count at T = 4."),
+                                     _("multiply the KL term by T * T")),
+                    "alpha swapped": (_("alpha weights the wrong term: alpha belongs to the "
+                                        "soft-target (KL) term and 1 - alpha to the hard-label "
+                                        "cross-entropy."),
+                                      _("alpha * T² * KL + (1 - alpha) * CE")),
+                    "teacher not softened": (_("the teacher's probabilities are not softened: "
+                                               "divide the teacher's logits by T too."),
+                                             _("softmax(teacher_logits / T)")),
+                    "reversed KL": (_("the KL divergence is the wrong way round: the targets are "
+                                      "the teacher's, KL(p_teacher || p_student)."),
+                                    _("F.kl_div(log_softmax(student / T), softmax(teacher / T), "
+                                      "reduction='batchmean') -- input = student log-probs, "
+                                      "target = teacher probs")),
+                    "mean over classes": (_("your KL term is divided by the number of classes too: "
+                                            "F.kl_div's reduction='mean' averages over every "
+                                            "element, not over the examples."),
+                                          _("use reduction='batchmean'")),
+                    "hard CE softened": (_("the hard-label cross-entropy should use the raw logits "
+                                           "(temperature 1), not logits / T."),
+                                         _("F.cross_entropy(student_logits, labels)")),
                 }[what]
-                fail(f"kd_loss(T={T}, alpha={alpha}) = {got:.5f}, expected {expected:.5f}: {message}", hint)
+                fail(_("kd_loss(T={T}, alpha={alpha}) = {got:.5f}, expected {expected:.5f}: "
+                       "{why}", T=T, alpha=alpha, got=got, expected=expected, why=message),
+                     hint)
         compare(got, expected, f"kd_loss(T={T}, alpha={alpha})", rtol=1e-4, atol=1e-6,
-                hint="alpha * T**2 * KL(softmax(t/T) || softmax(s/T)) (batch mean) + "
-                     "(1 - alpha) * cross_entropy(s, labels)")
-    passed("Exercise 3", "The gradient from the soft targets keeps its size as T grows (thanks to T²).")
+                hint=_("alpha * T**2 * KL(softmax(t/T) || softmax(s/T)) (batch mean) + "
+                       "(1 - alpha) * cross_entropy(s, labels)"))
+    passed(_("Exercise 3"), _("The gradient from the soft targets keeps its size as T grows "
+                              "(thanks to T²)."))

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..i18n import _
 from . import CheckFailed, as_array, as_number, call, compare, fail, passed
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -50,8 +51,8 @@ def _ring_world(fn: Callable, shards: list[torch.Tensor], timeout: float = 2.0
             try:
                 return links[rank].get(timeout=timeout)
             except queue.Empty:
-                raise _Deadlock(f"rank {rank} waited {timeout:g} s in recv() and no message came"
-                                ) from None
+                raise _Deadlock(_("rank {rank} waited {timeout:g} s in recv() and no message came",
+                                  rank=rank, timeout=timeout)) from None
 
         try:
             results[rank] = call(fn, rank, n, shards[rank].clone(), send, recv, name="ring_all_gather")
@@ -93,37 +94,43 @@ def exercise_1(ring_all_gather: Callable) -> None:
             if err is None:
                 continue
             if isinstance(err, CheckFailed) and "_Deadlock" in str(err):
-                fail(f"deadlock with {n} ranks: rank {rank} waited in recv() and no message ever "
-                     "came. If every rank calls recv() before anyone has sent, all of them wait "
-                     "forever.", "at each step first send(...) (it does not block), then recv()")
+                fail(_("deadlock with {n} ranks: rank {rank} waited in recv() and no message ever "
+                       "came. If every rank calls recv() before anyone has sent, all of them wait "
+                       "forever.", n=n, rank=rank),
+                     _("at each step first send(...) (it does not block), then recv()"))
             raise err
         for rank, got in enumerate(results):
-            arr = as_array(got, f"the result of rank {rank}")
+            arr = as_array(got, _("the result of rank {rank}", rank=rank))
             if arr.shape != tuple(expected.shape):
                 if arr.size == size:
-                    fail(f"with {n} ranks, rank {rank} returned a tensor of {arr.size} elements: only "
-                         "one shard.", "collect the shard received at every step, then concatenate "
-                         "all world_size shards in rank order (torch.cat)")
-                fail(f"with {n} ranks, rank {rank} returned shape {arr.shape}; expected "
-                     f"{tuple(expected.shape)} (world_size shards of {size} elements, concatenated).",
-                     "return torch.cat(shards) with shards[r] = the shard of rank r")
+                    fail(_("with {n} ranks, rank {rank} returned a tensor of {size} elements: only "
+                           "one shard.", n=n, rank=rank, size=arr.size),
+                         _("collect the shard received at every step, then concatenate "
+                           "all world_size shards in rank order (torch.cat)"))
+                fail(_("with {n} ranks, rank {rank} returned shape {shape}; expected "
+                       "{expected} (world_size shards of {size} elements, concatenated).",
+                       n=n, rank=rank, shape=arr.shape, expected=tuple(expected.shape), size=size),
+                     _("return torch.cat(shards) with shards[r] = the shard of rank r"))
             if not np.allclose(arr, expected.numpy()):
                 got_blocks = sorted(arr.reshape(n, size)[:, 0].tolist())
                 if np.allclose(got_blocks, sorted(expected.reshape(n, size)[:, 0].tolist())):
-                    fail(f"with {n} ranks, rank {rank} holds every shard but in the wrong order: "
-                         f"{arr.reshape(n, size)[:, 0].tolist()} (first elements) instead of "
-                         f"{expected.reshape(n, size)[:, 0].tolist()}.",
-                         "the shard received at step s comes from rank (rank - s - 1) % world_size: "
-                         "store it at that position")
-                fail(f"with {n} ranks, rank {rank} returned {arr.tolist()}; expected "
-                     f"{expected.tolist()}.", "forward at step s the shard you received at step s-1")
+                    fail(_("with {n} ranks, rank {rank} holds every shard but in the wrong order: "
+                           "{got} (first elements) instead of {expected}.", n=n, rank=rank,
+                           got=arr.reshape(n, size)[:, 0].tolist(),
+                           expected=expected.reshape(n, size)[:, 0].tolist()),
+                         _("the shard received at step s comes from rank (rank - s - 1) % world_size: "
+                           "store it at that position"))
+                fail(_("with {n} ranks, rank {rank} returned {got}; expected {expected}.",
+                       n=n, rank=rank, got=arr.tolist(), expected=expected.tolist()),
+                     _("forward at step s the shard you received at step s-1"))
         expected_sent = (n - 1) * size
         if max(sent) > expected_sent:
-            fail(f"with {n} ranks a rank sent {max(sent)} elements; a ring all-gather needs only "
-                 f"(N - 1) x shard = {expected_sent}: at every step pass on ONE shard, the one "
-                 "you received last.", "do not send everything you have gathered so far")
-    passed("Exercise 1", "With 2, 3 and 5 ranks every rank holds all shards in rank order and sent "
-                         "(N-1)/N of the result, no more.")
+            fail(_("with {n} ranks a rank sent {sent} elements; a ring all-gather needs only "
+                   "(N - 1) x shard = {expected}: at every step pass on ONE shard, the one "
+                   "you received last.", n=n, sent=max(sent), expected=expected_sent),
+                 _("do not send everything you have gathered so far"))
+    passed(_("Exercise 1"), _("With 2, 3 and 5 ranks every rank holds all shards in rank order and "
+                              "sent (N-1)/N of the result, no more."))
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -142,7 +149,7 @@ def _zero_bytes(n_params: float, world_size: int, stage: int) -> float:
         return weights + (grads + optim) / n
     if stage == 3:
         return (weights + grads + optim) / n
-    raise ValueError(f"stage must be 0, 1, 2 or 3, got {stage}")
+    raise ValueError(_("stage must be 0, 1, 2 or 3, got {stage}", stage=stage))
 
 
 def exercise_2(zero_bytes_per_rank: Callable) -> None:
@@ -156,35 +163,39 @@ def exercise_2(zero_bytes_per_rank: Callable) -> None:
         for stage in range(4):
             value = as_number(call(zero_bytes_per_rank, n_params, world, stage,
                                    name="zero_bytes_per_rank"),
-                              f"the bytes for stage {stage}")
+                              _("the bytes for stage {stage}", stage=stage))
             ref = _zero_bytes(n_params, world, stage)
             if math.isclose(value, ref, rel_tol=1e-6):
                 continue
-            where = f"for {n_params:.3g} parameters on {world} ranks, stage {stage}"
+            where = _("for {n_params:.3g} parameters on {world} ranks, stage {stage}",
+                      n_params=n_params, world=world, stage=stage)
             if math.isclose(value * _GB, ref, rel_tol=1e-6):
-                fail(f"{where} you returned {value:.4g}: that is gigabytes; the function must return "
-                     "bytes.", "do not divide by 1e9")
+                fail(_("{where} you returned {value:.4g}: that is gigabytes; the function must "
+                       "return bytes.", where=where, value=value), _("do not divide by 1e9"))
             others = [s for s in range(4) if s != stage
                       and math.isclose(value, _zero_bytes(n_params, world, s), rel_tol=1e-6)]
             if others and world > 1:
-                what = {1: "optimizer state only", 2: "optimizer state and gradients",
-                        3: "optimizer state, gradients and the weights", 0: "nothing"}
-                fail(f"{where} your answer is stage {others[0]}'s value ({value / _GB:.3g} GB). "
-                     f"Stage {stage} shards the {what[stage]}.",
-                     "per parameter: 2 bytes bf16 weights + 2 bytes bf16 gradients + 12 bytes "
-                     "optimizer state (fp32 master copy, Adam's m and v); divide the sharded parts "
-                     "by world_size")
+                what = {1: _("optimizer state only"), 2: _("optimizer state and gradients"),
+                        3: _("optimizer state, gradients and the weights"), 0: _("nothing")}
+                fail(_("{where} your answer is stage {other}'s value ({gb:.3g} GB). "
+                       "Stage {stage} shards the {what}.", where=where, other=others[0],
+                       gb=value / _GB, stage=stage, what=what[stage]),
+                     _("per parameter: 2 bytes bf16 weights + 2 bytes bf16 gradients + 12 bytes "
+                       "optimizer state (fp32 master copy, Adam's m and v); divide the sharded "
+                       "parts by world_size"))
             if math.isclose(value, ref * world, rel_tol=1e-6) or math.isclose(value, ref / world,
                                                                               rel_tol=1e-6):
-                fail(f"{where} your answer is off by a factor world_size = {world} "
-                     f"({value / _GB:.4g} GB instead of {ref / _GB:.4g} GB).",
-                     "only the sharded parts are divided by world_size")
-            fail(f"{where} you returned {value / _GB:.4g} GB; expected {ref / _GB:.4g} GB.",
-                 "per parameter: 2 (bf16 weights) + 2 (bf16 gradients) + 12 (fp32 master, m, v) "
-                 "bytes; stage 1 shards the 12, stage 2 also the gradients, stage 3 everything")
+                fail(_("{where} your answer is off by a factor world_size = {world} "
+                       "({got:.4g} GB instead of {expected:.4g} GB).", where=where, world=world,
+                       got=value / _GB, expected=ref / _GB),
+                     _("only the sharded parts are divided by world_size"))
+            fail(_("{where} you returned {got:.4g} GB; expected {expected:.4g} GB.", where=where,
+                   got=value / _GB, expected=ref / _GB),
+                 _("per parameter: 2 (bf16 weights) + 2 (bf16 gradients) + 12 (fp32 master, m, v) "
+                   "bytes; stage 1 shards the 12, stage 2 also the gradients, stage 3 everything"))
     row = [_zero_bytes(7.5e9, 64, s) / _GB for s in range(4)]
-    passed("Exercise 2", "7.5B parameters on 64 GPUs: " + ", ".join(f"{v:.1f}" for v in row)
-           + " GB per GPU for stages 0-3.")
+    passed(_("Exercise 2"), _("7.5B parameters on 64 GPUs: {sizes} GB per GPU for stages 0-3.",
+                              sizes=", ".join(f"{v:.1f}" for v in row)))
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -255,32 +266,35 @@ def exercise_3(accumulate_gradients: Callable) -> None:
     got = _grads(model)
     sizes = [len(y) for _, y in batches]
     if np.isnan(got).any():
-        fail("some parameters have no gradient (.grad is None) after your function.",
-             "call loss.backward() for every micro-batch")
+        fail(_("some parameters have no gradient (.grad is None) after your function."),
+             _("call loss.backward() for every micro-batch"))
     if max(model.seen, default=0) > max(sizes):
-        fail(f"your function ran the model on a batch of {max(model.seen)} examples: you put the "
-             "micro-batches together. Accumulation exists because they do not fit in memory "
-             "together.", "one forward and one backward per micro-batch; the gradients add up in .grad")
+        fail(_("your function ran the model on a batch of {n} examples: you put the "
+               "micro-batches together. Accumulation exists because they do not fit in memory "
+               "together.", n=max(model.seen)),
+             _("one forward and one backward per micro-batch; the gradients add up in .grad"))
     if np.allclose(got - 7.0, expected, atol=1e-6) or np.allclose(got - 7.0, wrong_variant(
             [1 / len(batches)] * len(batches)), atol=1e-6):
-        fail("the gradients from before the call are still in .grad (they were all 7.0): "
-             "backward() ADDS to .grad.", "start with model.zero_grad()")
+        fail(_("the gradients from before the call are still in .grad (they were all 7.0): "
+               "backward() ADDS to .grad."), _("start with model.zero_grad()"))
     k = len(batches)
     if np.allclose(got, wrong_variant([1 / k] * k), atol=1e-6):
-        fail(f"you weighted every micro-batch equally (loss / {k}). With sizes {sizes} the 2 "
-             "examples of the last micro-batch count 4x as much as the others: that is not the "
-             "mean over all examples (a real bug of popular trainers until 2024).",
-             "weight each micro-batch's mean loss by len(batch) / total number of examples")
+        fail(_("you weighted every micro-batch equally (loss / {k}). With sizes {sizes} the 2 "
+               "examples of the last micro-batch count 4x as much as the others: that is not the "
+               "mean over all examples (a real bug of popular trainers until 2024).",
+               k=k, sizes=sizes),
+             _("weight each micro-batch's mean loss by len(batch) / total number of examples"))
     if np.allclose(got, wrong_variant([1.0] * k), atol=1e-6):
-        fail("you summed the micro-batches' mean losses without weights: the gradient is about "
-             f"{k}x too large and the last, small micro-batch counts too much.",
-             "weight each micro-batch's mean loss by len(batch) / total number of examples")
-    compare(got, expected, "your accumulated gradient", rtol=1e-4, atol=1e-6,
-            hint="sum over micro-batches of (mean loss of the micro-batch) x len(batch) / total")
+        fail(_("you summed the micro-batches' mean losses without weights: the gradient is about "
+               "{k}x too large and the last, small micro-batch counts too much.", k=k),
+             _("weight each micro-batch's mean loss by len(batch) / total number of examples"))
+    compare(got, expected, _("your accumulated gradient"), rtol=1e-4, atol=1e-6,
+            hint=_("sum over micro-batches of (mean loss of the micro-batch) x len(batch) / total"))
     total = sum(sizes)
-    passed("Exercise 3", f"Micro-batches of {', '.join(map(str, sizes[:-1]))} and {sizes[-1]} "
-                         "examples give exactly the full batch's gradient (weights "
-                         + ", ".join(f"{s}/{total}" for s in sizes) + ").")
+    passed(_("Exercise 3"), _("Micro-batches of {first} and {last} examples give exactly the full "
+                              "batch's gradient (weights {weights}).",
+                              first=", ".join(map(str, sizes[:-1])), last=sizes[-1],
+                              weights=", ".join(f"{s}/{total}" for s in sizes)))
 
 
 # ----------------------------------------------------------------------------- exercise 4
@@ -323,35 +337,40 @@ def exercise_4(shard_indices: Callable) -> None:
         try:
             got_list = [int(i) for i in (got.tolist() if hasattr(got, "tolist") else got)]
         except (TypeError, ValueError):
-            fail(f"shard_indices returned {type(got).__name__}; expected a list of integers.",
-                 "return a list of indices into the dataset")
+            fail(_("shard_indices returned {type}; expected a list of integers.",
+                   type=type(got).__name__), _("return a list of indices into the dataset"))
         if got_list == expected:
             continue
-        where = f"for n = {n}, rank {rank} of {world}, epoch {epoch}, seed {seed}"
+        where = _("for n = {n}, rank {rank} of {world}, epoch {epoch}, seed {seed}",
+                  n=n, rank=rank, world=world, epoch=epoch, seed=seed)
         per_rank = math.ceil(n / world)
         if len(got_list) != per_rank:
-            fail(f"{where} you returned {len(got_list)} indices; every rank must get "
-                 f"ceil(n / world_size) = {per_rank}. With different counts the ranks run different "
-                 "numbers of steps, and the rank with the extra step waits forever in all_reduce.",
-                 "pad the shuffled order by repeating its first indices up to "
-                 "world_size * ceil(n / world_size)")
+            fail(_("{where} you returned {count} indices; every rank must get "
+                   "ceil(n / world_size) = {per_rank}. With different counts the ranks run "
+                   "different numbers of steps, and the rank with the extra step waits forever in "
+                   "all_reduce.", where=where, count=len(got_list), per_rank=per_rank),
+                 _("pad the shuffled order by repeating its first indices up to "
+                   "world_size * ceil(n / world_size)"))
         g = torch.Generator().manual_seed(seed + epoch)
         order = torch.randperm(n, generator=g).tolist()
         padded = (order * (world + 1))[:per_rank * world]
         if got_list == padded[rank * per_rank:(rank + 1) * per_rank]:
-            fail(f"{where} you gave rank {rank} a contiguous block of the shuffled order; "
-                 "DistributedSampler deals the indices out like cards: rank r gets positions "
-                 "r, r + world_size, r + 2 world_size, ...",
-                 "order[rank:total:world_size]")
+            fail(_("{where} you gave rank {rank} a contiguous block of the shuffled order; "
+                   "DistributedSampler deals the indices out like cards: rank r gets positions "
+                   "r, r + world_size, r + 2 world_size, ...", where=where, rank=rank),
+                 _("order[rank:total:world_size]"))
         if epoch != 0 and got_list == _sampler_indices(n, rank, world, 0, seed):
-            fail(f"{where} you returned epoch 0's indices: every epoch would see the same order "
-                 "(the effect of forgetting sampler.set_epoch(epoch)).",
-                 "seed the generator with seed + epoch")
+            fail(_("{where} you returned epoch 0's indices: every epoch would see the same order "
+                   "(the effect of forgetting sampler.set_epoch(epoch)).", where=where),
+                 _("seed the generator with seed + epoch"))
         if got_list == _sampler_indices(n, 0, 1, epoch, seed + rank)[:per_rank]:
-            fail(f"{where} each rank shuffles with its own seed: then ranks overlap and some "
-                 "examples are never seen.", "all ranks must use the same permutation (seed + epoch)")
-        fail(f"{where} you returned {got_list}; DistributedSampler gives {expected}.",
-             "torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)), pad, then "
-             "take every world_size-th index starting at rank")
-    passed("Exercise 4", f"Same indices as DistributedSampler for {len(cases)} settings, e.g. rank 1 "
-                         f"of 3, n = 10, epoch 1: {expected_all[2]}.")
+            fail(_("{where} each rank shuffles with its own seed: then ranks overlap and some "
+                   "examples are never seen.", where=where),
+                 _("all ranks must use the same permutation (seed + epoch)"))
+        fail(_("{where} you returned {got}; DistributedSampler gives {expected}.",
+               where=where, got=got_list, expected=expected),
+             _("torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)), pad, "
+               "then take every world_size-th index starting at rank"))
+    passed(_("Exercise 4"), _("Same indices as DistributedSampler for {count} settings, e.g. rank 1 "
+                              "of 3, n = 10, epoch 1: {example}.",
+                              count=len(cases), example=expected_all[2]))

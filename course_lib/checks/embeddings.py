@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.i18n import _
+
 from . import as_number, call, compare, fail, passed
 
 # --------------------------------------------------------------------------------------------
@@ -55,36 +57,39 @@ def exercise_1(full_softmax_loss: Callable[[torch.Tensor, torch.Tensor, torch.Te
     loss = call(full_softmax_loss, u, vectors, ids.clone(), name="full_softmax_loss",
                 forbidden=_LIBRARY_SOFTMAX)
     if not isinstance(loss, torch.Tensor):
-        fail(f"full_softmax_loss returned a {type(loss).__name__}, not a torch tensor.",
-             "use torch operations so that autograd can train with it")
+        fail(_("full_softmax_loss returned a {type}, not a torch tensor.", type=type(loss).__name__),
+             _("use torch operations so that autograd can train with it"))
     if loss.numel() != 1:
-        fail(f"full_softmax_loss returned shape {tuple(loss.shape)}; expected one number.",
-             "average the per-pair losses over the batch with .mean()")
+        fail(_("full_softmax_loss returned shape {shape}; expected one number.",
+               shape=tuple(loss.shape)),
+             _("average the per-pair losses over the batch with .mean()"))
     if not loss.requires_grad:
-        fail("full_softmax_loss is detached from the graph: no gradient can flow to the vectors.",
-             "avoid .item(), .detach(), .numpy() and torch.tensor(...) inside the loss")
+        fail(_("full_softmax_loss is detached from the graph: no gradient can flow to the vectors."),
+             _("avoid .item(), .detach(), .numpy() and torch.tensor(...) inside the loss"))
     value = float(loss.detach())
     with torch.no_grad():
         scores = u @ vectors.T
         picked = scores[torch.arange(B), ids]
         lse_rows = torch.log(scores.exp().sum(1))
         variants = {
-            "has the wrong sign: it is the log-likelihood; the loss is its negative": -expected,
-            f"sums over the batch instead of averaging (B = {B})": expected * B,
-            "normalises over the batch (dim 0) instead of over the vocabulary (dim 1)":
+            _("has the wrong sign: it is the log-likelihood; the loss is its negative"): -expected,
+            _("sums over the batch instead of averaging (B = {B})", B=B): expected * B,
+            _("normalises over the batch (dim 0) instead of over the vocabulary (dim 1)"):
                 float((torch.log(scores.exp().sum(0)) [ids] - picked).mean()),
-            "takes column ids of every row (scores[:, ids] is a [B, B] matrix); each pair needs its own "
-            "context word, scores[torch.arange(B), ids]":
+            _("takes column ids of every row (scores[:, ids] is a [B, B] matrix); each pair needs its "
+              "own context word, scores[torch.arange(B), ids]"):
                 float((lse_rows[:, None] - scores[:, ids]).mean()),
-            "forgets the normaliser: -u·v_o alone is not a log-probability (log Σ_w exp(u·v_w) is missing)":
+            _("forgets the normaliser: -u·v_o alone is not a log-probability (log Σ_w exp(u·v_w) is "
+              "missing)"):
                 float(-picked.mean()),
         }
     for message, wrong in variants.items():
         if np.isclose(value, wrong, rtol=1e-6):
-            fail(f"full_softmax_loss {message}.",
-                 "loss_b = log Σ_w exp(u_b·v_w) - u_b·v_{o_b}, averaged over the batch")
+            fail(_("full_softmax_loss {mistake}.", mistake=message),
+                 _("loss_b = log Σ_w exp(u_b·v_w) - u_b·v_{o_b}, averaged over the batch"))
     compare(value, expected, "full_softmax_loss", rtol=1e-6,
-            hint="scores = center @ context_vectors.T ([B, V]); loss_b = log Σ_w exp(scores[b, w]) - scores[b, o_b]")
+            hint=_("scores = center @ context_vectors.T ([B, V]); "
+                   "loss_b = log Σ_w exp(scores[b, w]) - scores[b, o_b]"))
     # confident vectors: scores in the hundreds overflow exp unless the row maximum is subtracted
     big_u = (u.detach() * 400).requires_grad_(True)  # scores in the thousands
     with torch.no_grad():
@@ -93,18 +98,18 @@ def exercise_1(full_softmax_loss: Callable[[torch.Tensor, torch.Tensor, torch.Te
                forbidden=_LIBRARY_SOFTMAX)
     big_value = float(torch.as_tensor(big).detach().reshape(-1)[0])
     if not np.isfinite(big_value):
-        fail(f"full_softmax_loss gives {big_value} when the scores are large (thousands): exp "
-             "overflows to inf, or a probability underflows to 0 before the log.",
-             "subtract each row's maximum m first: log Σ exp(s) = m + log Σ exp(s - m); never take "
-             "the log of a probability")
+        fail(_("full_softmax_loss gives {value} when the scores are large (thousands): exp "
+               "overflows to inf, or a probability underflows to 0 before the log.", value=big_value),
+             _("subtract each row's maximum m first: log Σ exp(s) = m + log Σ exp(s - m); never take "
+               "the log of a probability"))
     if not np.isclose(big_value, expected_big, rtol=1e-6):
-        fail(f"full_softmax_loss is right for small scores but gives {big_value:.6g} instead of "
-             f"{expected_big:.6g} for large ones.",
-             "log(softmax) underflows to log(0) for a word far below the best one; work with "
-             "m + log Σ exp(s - m) instead of probabilities")
-    passed("Exercise 1 (full_softmax_loss)",
-           f"One pair costs {V} dot products here (400,000 with GloVe's vocabulary), negative "
-           "sampling with K = 5 costs 6.")
+        fail(_("full_softmax_loss is right for small scores but gives {value:.6g} instead of "
+               "{expected:.6g} for large ones.", value=big_value, expected=expected_big),
+             _("log(softmax) underflows to log(0) for a word far below the best one; work with "
+               "m + log Σ exp(s - m) instead of probabilities"))
+    passed(_("Exercise 1 (full_softmax_loss)"),
+           _("One pair costs {V} dot products here (400,000 with GloVe's vocabulary), negative "
+             "sampling with K = 5 costs 6.", V=V))
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,25 +174,29 @@ def exercise_2(analogy_3cosmul: Callable[..., Any]) -> None:
     unit, cases = _analogy_cases()
     for a, b, c in cases:
         raw = call(analogy_3cosmul, unit.copy(), a, b, c, name="analogy_3cosmul")
-        got = as_number(raw, f"analogy_3cosmul(unit, {a}, {b}, {c})", "return the index of one word")
+        got = as_number(raw, f"analogy_3cosmul(unit, {a}, {b}, {c})", _("return the index of one word"))
         right = _best(_scores(unit, a, b, c, "mul"), (a, b, c))
         if got == right:
             continue
-        said = f"analogy_3cosmul(unit, {a}, {b}, {c}) = {got:g}, expected {right}"
+        said = _("analogy_3cosmul(unit, {a}, {b}, {c}) = {got:g}, expected {right}", a=a, b=b, c=c,
+                 got=got, right=right)
         if got in (a, b, c):
-            fail(f"{said}: your answer is one of the question words. Exclude a, b and c (set their "
-                 "scores to -inf), as 3CosAdd does in the notebook.", "scores[[a, b, c]] = -np.inf")
+            fail(_("{said}: your answer is one of the question words. Exclude a, b and c (set their "
+                   "scores to -inf), as 3CosAdd does in the notebook.", said=said),
+                 _("scores[[a, b, c]] = -np.inf"))
         if got == _best(_scores(unit, a, b, c, "add"), (a, b, c)):
-            fail(f"{said}: that is 3CosAdd's answer (cos(d, b) - cos(d, a) + cos(d, c)). 3CosMul "
-                 "multiplies and divides the similarities instead of adding them.",
-                 "score(d) = s(d, b) * s(d, c) / (s(d, a) + 0.001), s = (cos + 1) / 2")
+            fail(_("{said}: that is 3CosAdd's answer (cos(d, b) - cos(d, a) + cos(d, c)). 3CosMul "
+                   "multiplies and divides the similarities instead of adding them.", said=said),
+                 _("score(d) = s(d, b) * s(d, c) / (s(d, a) + 0.001), s = (cos + 1) / 2"))
         if got == _best(_scores(unit, a, b, c, "mul_raw"), (a, b, c)):
-            fail(f"{said}: you used the raw cosines. They can be negative, and a negative number "
-                 "in a product or a denominator flips the ranking; 3CosMul shifts them to [0, 1] first.",
-                 "s = (cos + 1) / 2")
-        fail(f"{said}.", "cos(d, x) = unit @ unit[x] for unit vectors; score(d) = s(d, b) * s(d, c) / "
-                         "(s(d, a) + 0.001) with s = (cos + 1) / 2; exclude a, b, c; argmax")
-    passed("Exercise 2 (analogy_3cosmul)")
+            fail(_("{said}: you used the raw cosines. They can be negative, and a negative number "
+                   "in a product or a denominator flips the ranking; 3CosMul shifts them to [0, 1] "
+                   "first.", said=said),
+                 _("s = (cos + 1) / 2"))
+        fail(_("{said}.", said=said),
+             _("cos(d, x) = unit @ unit[x] for unit vectors; score(d) = s(d, b) * s(d, c) / "
+               "(s(d, a) + 0.001) with s = (cos + 1) / 2; exclude a, b, c; argmax"))
+    passed(_("Exercise 2 (analogy_3cosmul)"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,8 +222,9 @@ def exercise_3(char_ngrams: Callable[..., Any]) -> None:
                          ("banana", 2, 4)):
         raw = call(char_ngrams, word, lo, hi, name="char_ngrams")
         if isinstance(raw, str) or not hasattr(raw, "__iter__"):
-            fail(f"char_ngrams({word!r}, {lo}, {hi}) returned {type(raw).__name__}; expected a set "
-                 "or a list of strings.", "collect the n-grams in a set")
+            fail(_("char_ngrams({word!r}, {lo}, {hi}) returned {type}; expected a set "
+                   "or a list of strings.", word=word, lo=lo, hi=hi, type=type(raw).__name__),
+                 _("collect the n-grams in a set"))
         got = set(raw)
         want = _ngrams(word, lo, hi)
         if got == want:
@@ -222,17 +232,23 @@ def exercise_3(char_ngrams: Callable[..., Any]) -> None:
         said = f"char_ngrams({word!r}, {lo}, {hi})"
         plain = {word[i:i + n] for n in range(lo, hi + 1) for i in range(len(word) - n + 1)}
         if got in (plain, plain | {word}):
-            fail(f"{said} has no boundary markers: fastText wraps the word as '<{word}>' so that "
-                 "prefixes and suffixes ('<un', 'ble>') differ from the same letters inside a word.",
-                 "w = '<' + word + '>'; take the n-grams of w")
+            fail(_("{said} has no boundary markers: fastText wraps the word as '<{word}>' so that "
+                   "prefixes and suffixes ('<un', 'ble>') differ from the same letters inside a word.",
+                   said=said, word=word),
+                 _("w = '<' + word + '>'; take the n-grams of w"))
         if got == want - {f"<{word}>"}:
-            fail(f"{said} misses the whole word '<{word}>', which fastText adds as one more unit.",
-                 "add '<' + word + '>' to the set")
+            fail(_("{said} misses the whole word '<{word}>', which fastText adds as one more unit.",
+                   said=said, word=word),
+                 _("add '<' + word + '>' to the set"))
         if got | {f"<{word}>"} == _ngrams(word, lo, hi - 1):
-            fail(f"{said} stops at length {hi - 1}: n_max = {hi} is included.", "range(n_min, n_max + 1)")
+            fail(_("{said} stops at length {length}: n_max = {hi} is included.", said=said,
+                   length=hi - 1, hi=hi),
+                 _("range(n_min, n_max + 1)"))
         missing, extra = sorted(want - got)[:5], sorted(got - want)[:5]
-        fail(f"{said} differs from fastText's n-grams: missing {missing}, not expected {extra}.",
-             "all substrings of '<' + word + '>' with n_min <= length <= n_max, plus '<' + word + '>'")
+        fail(_("{said} differs from fastText's n-grams: missing {missing}, not expected {extra}.",
+               said=said, missing=missing, extra=extra),
+             _("all substrings of '<' + word + '>' with n_min <= length <= n_max, plus '<' + word + '>'"))
     ex = sorted(_ngrams("where", 3, 3), key=lambda g: (len(g), "<where>".find(g)))
-    passed("Exercise 3 (char_ngrams)",
-           f"'where' has {len(_ngrams('where'))} n-grams, e.g. {', '.join(ex)}.")
+    passed(_("Exercise 3 (char_ngrams)"),
+           _("'where' has {count} n-grams, e.g. {examples}.", count=len(_ngrams("where")),
+             examples=", ".join(ex)))

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from course_lib.i18n import _
+
 from . import as_array, as_number, call, close, compare, fail, passed
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -62,46 +64,53 @@ def exercise_1(weighted_ridge: Callable) -> None:
     result = call(weighted_ridge, Z.copy(), y.copy(), weights.copy(), alpha, name="weighted_ridge",
                   forbidden=_RIDGE_OPS)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail("weighted_ridge should return two things, (coef, intercept); got "
-             f"{type(result).__name__}" + (f" of length {len(result)}" if hasattr(result, "__len__") else "") + ".",
-             "end with: return coef, intercept")
+        if hasattr(result, "__len__"):
+            fail(_("weighted_ridge should return two things, (coef, intercept); got {type} of length {n}.",
+                   type=type(result).__name__, n=len(result)),
+                 _("end with: return coef, intercept"))
+        fail(_("weighted_ridge should return two things, (coef, intercept); got {type}.",
+               type=type(result).__name__),
+             _("end with: return coef, intercept"))
     coef = as_array(result[0], "coef")
-    intercept = as_number(result[1], "intercept", "the intercept is one number b")
+    intercept = as_number(result[1], "intercept", _("the intercept is one number b"))
     ref_coef, ref_b = _weighted_ridge(Z, y, weights, alpha)
     if coef.shape != ref_coef.shape:
-        fail(f"coef has shape {coef.shape}; expected {ref_coef.shape} (one weight per column of Z).",
-             "do not include the intercept in coef")
+        fail(_("coef has shape {shape}; expected {expected} (one weight per column of Z).",
+               shape=coef.shape, expected=ref_coef.shape),
+             _("do not include the intercept in coef"))
     if close(coef, ref_coef, rtol=1e-5, atol=1e-8) and np.isclose(intercept, ref_b, rtol=1e-5, atol=1e-8):
-        passed("Exercise 1", "Same coefficients as sklearn's Ridge(alpha).fit(Z, y, sample_weight=weights).")
+        passed(_("Exercise 1"), _("Same coefficients as sklearn's Ridge(alpha).fit(Z, y, sample_weight=weights)."))
         return
     ones = np.ones_like(weights)
     wrong = {
-        "ignores the sample weights: every perturbed sample counts the same, so far-away samples "
-        "(most words dropped) pull the fit as much as near ones":
-            (_weighted_ridge(Z, y, ones, alpha), "multiply each sample's squared error by its weight: "
-             "use weights in the means and in Z.T @ (weights[:, None] * Z)"),
-        "uses the squared weights (the kernel weight applied twice)":
-            (_weighted_ridge(Z, y, weights ** 2, alpha), "each squared error gets the weight once: "
-             "Z.T @ (weights[:, None] * Z), not weights ** 2"),
-        "penalises the intercept (it is a column of ones inside the ridge penalty)":
+        _("ignores the sample weights: every perturbed sample counts the same, so far-away samples "
+          "(most words dropped) pull the fit as much as near ones"):
+            (_weighted_ridge(Z, y, ones, alpha), _("multiply each sample's squared error by its weight: "
+             "use weights in the means and in Z.T @ (weights[:, None] * Z)")),
+        _("uses the squared weights (the kernel weight applied twice)"):
+            (_weighted_ridge(Z, y, weights ** 2, alpha), _("each squared error gets the weight once: "
+             "Z.T @ (weights[:, None] * Z), not weights ** 2")),
+        _("penalises the intercept (it is a column of ones inside the ridge penalty)"):
             (_weighted_ridge(Z, y, weights, alpha, penalise_intercept=True),
-             "centre Z and y with their weighted means, fit the coefficients, then b = y_mean - z_mean @ coef"),
-        "has no intercept (the fit goes through the origin)":
+             _("centre Z and y with their weighted means, fit the coefficients, then b = y_mean - z_mean @ coef")),
+        _("has no intercept (the fit goes through the origin)"):
             (_weighted_ridge(Z, y, weights, alpha, intercept=False),
-             "LIME's surrogate has an intercept: centre Z and y with their weighted means first"),
-        "ignores alpha (this is weighted least squares without the ridge penalty)":
-            (_weighted_ridge(Z, y, weights, 0.0), "add alpha * I to Zc.T @ (weights[:, None] * Zc)"),
-        "centres with the plain (unweighted) means":
-            (_unweighted_centring(Z, y, weights, alpha), "centre with the weighted means: weights @ Z / weights.sum()"),
+             _("LIME's surrogate has an intercept: centre Z and y with their weighted means first")),
+        _("ignores alpha (this is weighted least squares without the ridge penalty)"):
+            (_weighted_ridge(Z, y, weights, 0.0), _("add alpha * I to Zc.T @ (weights[:, None] * Zc)")),
+        _("centres with the plain (unweighted) means"):
+            (_unweighted_centring(Z, y, weights, alpha),
+             _("centre with the weighted means: weights @ Z / weights.sum()")),
     }
     for what, ((c, b), hint) in wrong.items():
         if close(coef, c, rtol=1e-5, atol=1e-8) and np.isclose(intercept, b, rtol=1e-5, atol=1e-8):
-            fail(f"your fit {what}.", hint)
+            fail(_("your fit {what}.", what=what), hint)
     if close(coef, ref_coef, rtol=1e-5, atol=1e-8):
-        fail(f"the coefficients are right but the intercept is {intercept:.5f}; expected {ref_b:.5f}.",
-             "b = weighted mean of y - (weighted mean of Z) @ coef")
+        fail(_("the coefficients are right but the intercept is {intercept:.5f}; expected {expected:.5f}.",
+               intercept=intercept, expected=ref_b),
+             _("b = weighted mean of y - (weighted mean of Z) @ coef"))
     compare(coef, ref_coef, "coef", rtol=1e-5, atol=1e-8,
-            hint="minimise sum_i weights_i (y_i - b - Z_i @ w)^2 + alpha |w|^2 (b not penalised)")
+            hint=_("minimise sum_i weights_i (y_i - b - Z_i @ w)^2 + alpha |w|^2 (b not penalised)"))
 
 
 def _unweighted_centring(Z: np.ndarray, y: np.ndarray, weights: np.ndarray, alpha: float
@@ -154,44 +163,49 @@ def exercise_2(ig_trapezoid: Callable) -> None:
     report = []
     for steps in (5, 40):
         got = as_array(call(ig_trapezoid, _grad_f, x.copy(), baseline.copy(), steps, name="ig_trapezoid",
-                            forbidden=_IG_OPS), "your attributions")
+                            forbidden=_IG_OPS), _("your attributions"))
         ref = _ig(_grad_f, x, baseline, *_trapezoid(steps))
         if got.shape != ref.shape:
-            fail(f"with steps={steps} your attributions have shape {got.shape}; expected {ref.shape} "
-                 "(one number per input dimension).",
-                 "average the gradients over the path points (axis 0), keep the input's shape")
+            fail(_("with steps={steps} your attributions have shape {shape}; expected {expected} "
+                   "(one number per input dimension).", steps=steps, shape=got.shape, expected=ref.shape),
+                 _("average the gradients over the path points (axis 0), keep the input's shape"))
         if close(got, ref, rtol=1e-6, atol=1e-10):
             delta = float(_f(x) - _f(baseline))
-            report.append(f"steps={steps}: sum {got.sum():.5f} vs f(x) - f(x') = {delta:.5f}")
+            report.append(_("steps={steps}: sum {total:.5f} vs f(x) - f(x') = {delta:.5f}",
+                            steps=steps, total=got.sum(), delta=delta))
             continue
         m = steps
         k = np.arange(m)
         wrong = {
-            "uses the midpoint rule (alpha = (k + 1/2) / m); this exercise asks for the trapezoid rule":
-                ((k + 0.5) / m, np.full(m, 1 / m), "alpha_k = k / (m - 1) for k = 0..m-1: np.linspace(0, 1, m)"),
-            "uses the left Riemann sum (alpha = k / m, never reaching 1)":
-                (k / m, np.full(m, 1 / m), "include both ends: alpha_k = k / (m - 1), np.linspace(0, 1, m)"),
-            "does not halve the weights at the two ends (a plain average over the points)":
-                (np.linspace(0, 1, m), np.full(m, 1 / m), "trapezoid weights: 1/(m-1) inside, 1/(2(m-1)) at both ends"),
-            "uses weights 1/m with halved ends: they add up to (m-1)/m, not 1 (Captum's riemann_trapezoid "
-            "does this), so completeness fails by 1/m":
-                (np.linspace(0, 1, m), np.r_[0.5, np.ones(m - 2), 0.5] / m, "the step is 1/(m-1): m points, m-1 intervals"),
-            "sums the gradients with weights 1/2, 1, ..., 1, 1/2: it forgets the step size 1/(m-1)":
-                (np.linspace(0, 1, m), np.r_[0.5, np.ones(m - 2), 0.5], "multiply by the step 1/(m-1)"),
+            _("uses the midpoint rule (alpha = (k + 1/2) / m); this exercise asks for the trapezoid rule"):
+                ((k + 0.5) / m, np.full(m, 1 / m),
+                 _("alpha_k = k / (m - 1) for k = 0..m-1: np.linspace(0, 1, m)")),
+            _("uses the left Riemann sum (alpha = k / m, never reaching 1)"):
+                (k / m, np.full(m, 1 / m), _("include both ends: alpha_k = k / (m - 1), np.linspace(0, 1, m)")),
+            _("does not halve the weights at the two ends (a plain average over the points)"):
+                (np.linspace(0, 1, m), np.full(m, 1 / m),
+                 _("trapezoid weights: 1/(m-1) inside, 1/(2(m-1)) at both ends")),
+            _("uses weights 1/m with halved ends: they add up to (m-1)/m, not 1 (Captum's riemann_trapezoid "
+              "does this), so completeness fails by 1/m"):
+                (np.linspace(0, 1, m), np.r_[0.5, np.ones(m - 2), 0.5] / m,
+                 _("the step is 1/(m-1): m points, m-1 intervals")),
+            _("sums the gradients with weights 1/2, 1, ..., 1, 1/2: it forgets the step size 1/(m-1)"):
+                (np.linspace(0, 1, m), np.r_[0.5, np.ones(m - 2), 0.5], _("multiply by the step 1/(m-1)")),
         }
         for what, (alphas, weights, hint) in wrong.items():
             if close(got, _ig(_grad_f, x, baseline, alphas, weights), rtol=1e-6, atol=1e-10):
-                fail(f"your IG {what}.", hint)
+                fail(_("your IG {what}.", what=what), hint)
         avg = ref / np.where(x - baseline == 0, 1, x - baseline)
         if close(got, avg, rtol=1e-6, atol=1e-10):
-            fail("you returned the averaged gradient without multiplying by (x - baseline).",
-                 "IG_i = (x_i - baseline_i) * average gradient_i")
+            fail(_("you returned the averaged gradient without multiplying by (x - baseline)."),
+                 _("IG_i = (x_i - baseline_i) * average gradient_i"))
         if close(got, (x - baseline) * _grad_f(x), rtol=1e-6, atol=1e-10):
-            fail("that is gradient x input (the gradient at x only), not the integral along the path.",
-                 "evaluate grad_fn at baseline + alpha * (x - baseline) for every alpha_k and average")
-        compare(got, ref, "your attributions", rtol=1e-6, atol=1e-10,
-                hint="(x - baseline) * sum_k w_k grad_fn(baseline + alpha_k (x - baseline))")
-    passed("Exercise 2", "Completeness: " + "; ".join(report) + " (the error shrinks as steps grow).")
+            fail(_("that is gradient x input (the gradient at x only), not the integral along the path."),
+                 _("evaluate grad_fn at baseline + alpha * (x - baseline) for every alpha_k and average"))
+        compare(got, ref, _("your attributions"), rtol=1e-6, atol=1e-10,
+                hint=_("(x - baseline) * sum_k w_k grad_fn(baseline + alpha_k (x - baseline))"))
+    passed(_("Exercise 2"), _("Completeness: {report} (the error shrinks as steps grow).",
+                              report=_("; ").join(report)))  # "；" in Chinese
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -212,7 +226,7 @@ def _toy_proba(texts: Sequence[str]) -> np.ndarray:
     """A toy three-class model (negative, neutral, positive) on the summed lexicon weights z of the
     words: softmax of (-z, 0.5, z). Three classes, so that P(class 1) is not 1 - P(class 0)."""
     if isinstance(texts, str):
-        raise TypeError("predict_proba takes a list of texts: wrap one text as [text]")
+        raise TypeError(_("predict_proba takes a list of texts: wrap one text as [text]"))
     z = np.array([0.3 + sum(_LEXICON.get(w.lower(), 0.0) for w in re.findall(r"\w+", t)) for t in texts])
     logits = np.c_[-z, np.full_like(z, 0.5), z]
     e = np.exp(logits - logits.max(1, keepdims=True))
@@ -257,38 +271,41 @@ def exercise_3(sufficiency: Callable) -> None:
         words = _words_of(text)
         scores = pd.Series(values, index=words)
         got = as_number(call(sufficiency, _toy_proba, text, scores.copy(), k, name="sufficiency"),
-                        "your sufficiency", "return one number: p_full[c] - p_kept[c]")
+                        _("your sufficiency"), _("return one number: p_full[c] - p_kept[c]"))
         ref = _sufficiency(_toy_proba, text, scores, k)
         got_all.append(got)
         if np.isclose(got, ref, atol=1e-9):
             continue
         label = int(np.argmax(_toy_proba([text])[0]))
         wrong = {
-            "deletes the top-k words (that is comprehensiveness, section 7); sufficiency KEEPS only them":
+            _("deletes the top-k words (that is comprehensiveness, section 7); sufficiency KEEPS only them"):
                 (_sufficiency(_toy_proba, text, scores, k, keep=False),
-                 "remove every word that is not among the top k: remove_words(text, set(words_of(text)) - top)"),
-            "keeps the k words with the LOWEST scores":
+                 _("remove every word that is not among the top k: remove_words(text, set(words_of(text)) - top)")),
+            _("keeps the k words with the LOWEST scores"):
                 (_sufficiency(_toy_proba, text, scores, k, rank="bottom"),
-                 "sort the scores in descending order: scores.sort_values(ascending=False)"),
-            "ranks the words by |score|; a large negative score speaks AGAINST the predicted class":
+                 _("sort the scores in descending order: scores.sort_values(ascending=False)")),
+            _("ranks the words by |score|; a large negative score speaks AGAINST the predicted class"):
                 (_sufficiency(_toy_proba, text, scores, k, rank="abs"),
-                 "rank by the signed score, largest first"),
-            "uses the class predicted for the reduced text, not for the full text":
+                 _("rank by the signed score, largest first")),
+            _("uses the class predicted for the reduced text, not for the full text"):
                 (_sufficiency(_toy_proba, text, scores, k, label_rule="reduced"),
-                 "fix c = argmax of predict_proba([text])[0] before removing words"),
-            "has the sign reversed (p_kept - p_full)":
-                (-ref, "return p_full[c] - p_kept[c]"),
+                 _("fix c = argmax of predict_proba([text])[0] before removing words")),
+            _("has the sign reversed (p_kept - p_full)"):
+                (-ref, _("return p_full[c] - p_kept[c]")),
         }
         if label != 1:
-            wrong[f"always uses class 1 (P(positive) in the notebook's two-class models); here the "
-                  f"predicted class is {label}"] = (
+            wrong[_("always uses class 1 (P(positive) in the notebook's two-class models); here the "
+                    "predicted class is {label}", label=label)] = (
                 _sufficiency(_toy_proba, text, scores, k, label_rule="positive"),
-                "use the predicted class c = argmax of predict_proba([text])[0]")
+                _("use the predicted class c = argmax of predict_proba([text])[0]"))
         for what, (value, hint) in wrong.items():
             if np.isclose(got, value, atol=1e-9):
-                fail(f"for {text!r} (k={k}) your function {what}: {got:.4f}, expected {ref:.4f}.", hint)
-        fail(f"for {text!r} (k={k}) your sufficiency is {got:.4f}; expected {ref:.4f}.",
-             "c = predicted class of the full text; keep only the k highest-scored words; "
-             "return p_full[c] - p_kept[c]")
-    passed("Exercise 3", "Gaps " + ", ".join(f"{g:+.3f}" for g in got_all) + " on three toy snippets "
-           "(negative: the kept words alone are even more convincing; positive: information was lost).")
+                fail(_("for {text!r} (k={k}) your function {what}: {got:.4f}, expected {ref:.4f}.",
+                       text=text, k=k, what=what, got=got, ref=ref), hint)
+        fail(_("for {text!r} (k={k}) your sufficiency is {got:.4f}; expected {ref:.4f}.",
+               text=text, k=k, got=got, ref=ref),
+             _("c = predicted class of the full text; keep only the k highest-scored words; "
+               "return p_full[c] - p_kept[c]"))
+    passed(_("Exercise 3"), _("Gaps {gaps} on three toy snippets (negative: the kept words alone are even "
+                              "more convincing; positive: information was lost).",
+                              gaps=", ".join(f"{g:+.3f}" for g in got_all)))

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.i18n import _
+
 from . import as_array, as_number, call, close, compare, fail, passed
 
 # --------------------------------------------------------------------------------------------
@@ -40,36 +42,39 @@ def exercise_1(fastest_lr: Callable[[np.ndarray], Any]) -> None:
         A = _spd(rng, eig)
         L, mu = float(eig.max()), float(eig.min())
         lr = as_number(call(fastest_lr, A.copy(), name="fastest_lr"), "fastest_lr(A)",
-                       "return one number, the learning rate")
+                       _("return one number, the learning rate"))
         best = 2 / (L + mu)
         if np.isclose(lr, best, rtol=1e-6):
             continue
-        where = f"for eigenvalues {np.array2string(eig, precision=3)} (L = {L:.4g}, μ = {mu:.4g})"
+        where = _("for eigenvalues {eig} (L = {L:.4g}, μ = {mu:.4g})",
+                  eig=np.array2string(eig, precision=3), L=L, mu=mu)
         factor = max(abs(1 - lr * L), abs(1 - lr * mu))
         if np.isclose(lr, 1 / L, rtol=1e-6):
-            fail(f"fastest_lr gave 1/L {where}. That is safe, but along the flattest direction the "
-                 f"error only shrinks by |1 - μ/L| = {factor:.3f} per step.",
-                 "make the factors of the steepest and the flattest direction equal in size: "
-                 "1 - α μ = -(1 - α L)")
+            fail(_("fastest_lr gave 1/L {where}. That is safe, but along the flattest direction the "
+                   "error only shrinks by |1 - μ/L| = {factor:.3f} per step.", where=where, factor=factor),
+                 _("make the factors of the steepest and the flattest direction equal in size: "
+                   "1 - α μ = -(1 - α L)"))
         if np.isclose(lr, 2 / L, rtol=1e-6):
-            fail(f"fastest_lr gave 2/L {where}: the divergence limit itself. Along the steepest "
-                 "direction the factor is |1 - 2| = 1: the error never shrinks there.",
-                 "balance the steepest and the flattest direction: 1 - α μ = -(1 - α L)")
+            fail(_("fastest_lr gave 2/L {where}: the divergence limit itself. Along the steepest "
+                   "direction the factor is |1 - 2| = 1: the error never shrinks there.", where=where),
+                 _("balance the steepest and the flattest direction: 1 - α μ = -(1 - α L)"))
         if np.isclose(lr, 1 / mu, rtol=1e-6):
-            fail(f"fastest_lr gave 1/μ {where}: one step solves the flattest direction but the "
-                 f"steepest one is multiplied by |1 - L/μ| = {abs(1 - L / mu):.3g} > 1 per step.",
-                 "the worst direction decides; balance L and μ")
+            fail(_("fastest_lr gave 1/μ {where}: one step solves the flattest direction but the "
+                   "steepest one is multiplied by |1 - L/μ| = {growth:.3g} > 1 per step.",
+                   where=where, growth=abs(1 - L / mu)),
+                 _("the worst direction decides; balance L and μ"))
         if np.isclose(lr, 1 / (L + mu), rtol=1e-6) or np.isclose(lr, 2 / (L - mu), rtol=1e-6):
-            fail(f"fastest_lr gave {lr:.4g} {where}; the best value is different. Check the algebra "
-                 "of 1 - α μ = -(1 - α L).", "solve for α: α (L + μ) = 2")
-        fail(f"fastest_lr gave {lr:.4g} {where}: the worst direction then shrinks by "
-             f"{factor:.3g} per step, but a better α makes it {(L - mu) / (L + mu):.3g}.",
-             "the factor per direction is |1 - α λ|; the largest over λ in [μ, L] is smallest "
-             "when the two ends are equal: 1 - α μ = -(1 - α L)")
+            fail(_("fastest_lr gave {lr:.4g} {where}; the best value is different. Check the algebra "
+                   "of 1 - α μ = -(1 - α L).", lr=lr, where=where), _("solve for α: α (L + μ) = 2"))
+        fail(_("fastest_lr gave {lr:.4g} {where}: the worst direction then shrinks by "
+               "{factor:.3g} per step, but a better α makes it {best:.3g}.", lr=lr, where=where,
+               factor=factor, best=(L - mu) / (L + mu)),
+             _("the factor per direction is |1 - α λ|; the largest over λ in [μ, L] is smallest "
+               "when the two ends are equal: 1 - α μ = -(1 - α L)"))
     kappa = 10.0
-    passed("Exercise 1 (fastest_lr)",
-           f"For κ = {kappa:g}: error × {(kappa - 1) / (kappa + 1):.3f} per step (1/L gives "
-           f"× {1 - 1 / kappa:.3f}).")
+    passed(_("Exercise 1 (fastest_lr)"),
+           _("For κ = {kappa:g}: error × {best:.3f} per step (1/L gives × {one_over_L:.3f}).",
+             kappa=kappa, best=(kappa - 1) / (kappa + 1), one_over_L=1 - 1 / kappa))
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,29 +147,33 @@ def exercise_2(nesterov: Callable[..., Any]) -> None:
         raw = call(nesterov, grad_fn, given, lr, mu, steps, name="nesterov",
                    forbidden=("torch.optim.SGD",))
         if not np.array_equal(given, x0):
-            fail("nesterov changed the caller's x0 in place.", "start from x = np.array(x0, dtype=float)")
-        path = as_array(raw, "the trajectory")
+            fail(_("nesterov changed the caller's x0 in place."),
+                 _("start from x = np.array(x0, dtype=float)"))
+        path = as_array(raw, _("the trajectory"))
         if path.shape != expected.shape:
             if path.shape == (steps, dim):
-                fail(f"the trajectory has {steps} points; it must have steps + 1 = {steps + 1}, "
-                     "starting with x0.", "put x0 in the list before the loop")
-            fail(f"the trajectory has shape {path.shape}; expected (steps + 1, dim) = {expected.shape}.")
+                fail(_("the trajectory has {steps} points; it must have steps + 1 = {points}, "
+                       "starting with x0.", steps=steps, points=steps + 1),
+                     _("put x0 in the list before the loop"))
+            fail(_("the trajectory has shape {shape}; expected (steps + 1, dim) = {expected}.",
+                   shape=path.shape, expected=expected.shape))
         mistakes = _momentum_paths(grad_fn, x0, lr, mu, steps)
         assert np.allclose(mistakes["nesterov"], expected)  # our own formula is PyTorch's
         if close(path, mistakes["heavy ball"]):
-            fail("that is heavy-ball momentum (section 5), x = x - lr * b. Nesterov steps along "
-                 "g + mu * b: the velocity's next move is added once more (it looks ahead).",
-                 "b = mu * b + g; x = x - lr * (g + mu * b)")
+            fail(_("that is heavy-ball momentum (section 5), x = x - lr * b. Nesterov steps along "
+                   "g + mu * b: the velocity's next move is added once more (it looks ahead)."),
+                 _("b = mu * b + g; x = x - lr * (g + mu * b)"))
         if close(path, mistakes["look-ahead"]):
-            fail("that is the look-ahead form (gradient at x + mu v, Sutskever et al. 2013). It is "
-                 "the same method written for another variable, so its points differ from "
-                 "PyTorch's.", "use PyTorch's form: b = mu * b + g; x = x - lr * (g + mu * b)")
+            fail(_("that is the look-ahead form (gradient at x + mu v, Sutskever et al. 2013). It is "
+                   "the same method written for another variable, so its points differ from "
+                   "PyTorch's."), _("use PyTorch's form: b = mu * b + g; x = x - lr * (g + mu * b)"))
         if close(path, mistakes["no momentum in the step"]):
-            fail("your steps are plain gradient steps: the velocity b never enters the update.",
-                 "x = x - lr * (g + mu * b)")
-        compare(path, expected, "the trajectory",
-                hint="b starts at 0; each step: g = grad_fn(x); b = mu * b + g; x = x - lr * (g + mu * b)")
-    passed("Exercise 2 (nesterov)", "It matches torch.optim.SGD(nesterov=True) step for step.")
+            fail(_("your steps are plain gradient steps: the velocity b never enters the update."),
+                 _("x = x - lr * (g + mu * b)"))
+        compare(path, expected, _("the trajectory"),
+                hint=_("b starts at 0; each step: g = grad_fn(x); b = mu * b + g; "
+                       "x = x - lr * (g + mu * b)"))
+    passed(_("Exercise 2 (nesterov)"), _("It matches torch.optim.SGD(nesterov=True) step for step."))
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,36 +218,40 @@ def exercise_3(lr_schedule: Callable[[float, int], Any]) -> None:
     raw = call(lr_schedule, _SGD_LR0, _SGD_STEPS, name="lr_schedule")
     lrs = as_array(raw, "lr_schedule(lr0, steps)").reshape(-1)
     if len(lrs) != _SGD_STEPS:
-        fail(f"lr_schedule(lr0, {_SGD_STEPS}) returned {len(lrs)} values; expected one per step.",
-             "return an array of length steps, e.g. lr0 / (1 + np.arange(steps) / tau)")
+        fail(_("lr_schedule(lr0, {steps}) returned {count} values; expected one per step.",
+               steps=_SGD_STEPS, count=len(lrs)),
+             _("return an array of length steps, e.g. lr0 / (1 + np.arange(steps) / tau)"))
     if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
-        fail("some learning rates are negative, NaN or infinite.")
+        fail(_("some learning rates are negative, NaN or infinite."))
     if not np.isclose(lrs[0], _SGD_LR0, rtol=1e-6):
-        fail(f"the schedule starts at {lrs[0]:.4g}, not at lr0 = {_SGD_LR0}. Large steps at the start "
-             "are what makes fast progress towards the minimum; shrink them later.",
-             "the first value should be lr0 itself")
+        fail(_("the schedule starts at {first:.4g}, not at lr0 = {lr0}. Large steps at the start "
+               "are what makes fast progress towards the minimum; shrink them later.",
+               first=lrs[0], lr0=_SGD_LR0),
+             _("the first value should be lr0 itself"))
     if np.any(np.diff(lrs) > 1e-12):
-        fail("the schedule increases somewhere; a decay never makes the step larger.",
-             "e.g. lr0 / (1 + t / tau), lr0 / sqrt(1 + t / tau), or a cosine from lr0 to 0")
+        fail(_("the schedule increases somewhere; a decay never makes the step larger."),
+             _("e.g. lr0 / (1 + t / tau), lr0 / sqrt(1 + t / tau), or a cosine from lr0 to 0"))
     X, y, w_star = _sgd_problem()
     constant = _sgd_final_error(X, y, w_star, np.full(_SGD_STEPS, _SGD_LR0))
     yours = _sgd_final_error(X, y, w_star, lrs)
     if not np.isfinite(yours) or yours > 0.1 * constant:
         total = float(lrs.sum())
         if total < 10 or yours > constant:
-            fail(f"the steps shrink so fast that SGD stops before it reaches the minimum: they add up "
-                 f"to only {total:.3g} (constant lr0 adds up to {_SGD_LR0 * _SGD_STEPS:g}). Squared "
-                 f"distance at the end: yours {yours:.3g}, constant α {constant:.3g}.",
-                 "the sum of all steps must stay large (Robbins & Monro: Σ α_t = ∞): decay like "
-                 "1/t, not exponentially fast")
-        fail(f"the noise ball did not shrink enough: squared distance to the minimum at the end "
-             f"{yours:.3g}, with the constant lr0 {constant:.3g} (need at least 10x smaller). The "
-             f"last learning rate is {lrs[-1]:.3g}.",
-             "the noise ball's size is proportional to α: the last steps must be much smaller "
-             "than lr0, e.g. lr0 / (1 + t / tau) with tau a small share of the steps")
-    passed("Exercise 3 (lr_schedule)",
-           f"Squared distance to the minimum after {_SGD_STEPS} SGD steps: constant α {constant:.2g}, "
-           f"your schedule {yours:.2g} ({constant / yours:.0f}x smaller).")
+            fail(_("the steps shrink so fast that SGD stops before it reaches the minimum: they add up "
+                   "to only {total:.3g} (constant lr0 adds up to {constant_total:g}). Squared "
+                   "distance at the end: yours {yours:.3g}, constant α {constant:.3g}.", total=total,
+                   constant_total=_SGD_LR0 * _SGD_STEPS, yours=yours, constant=constant),
+                 _("the sum of all steps must stay large (Robbins & Monro: Σ α_t = ∞): decay like "
+                   "1/t, not exponentially fast"))
+        fail(_("the noise ball did not shrink enough: squared distance to the minimum at the end "
+               "{yours:.3g}, with the constant lr0 {constant:.3g} (need at least 10x smaller). The "
+               "last learning rate is {last:.3g}.", yours=yours, constant=constant, last=lrs[-1]),
+             _("the noise ball's size is proportional to α: the last steps must be much smaller "
+               "than lr0, e.g. lr0 / (1 + t / tau) with tau a small share of the steps"))
+    passed(_("Exercise 3 (lr_schedule)"),
+           _("Squared distance to the minimum after {steps} SGD steps: constant α {constant:.2g}, "
+             "your schedule {yours:.2g} ({ratio:.0f}x smaller).", steps=_SGD_STEPS,
+             constant=constant, yours=yours, ratio=constant / yours))
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,27 +294,29 @@ def exercise_4(cross_entropy: Callable[[np.ndarray, np.ndarray], Any]) -> None:
     lse = (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]
     per_example = lse - Z[np.arange(n), y]
     if answer.shape == per_example.shape and close(answer, per_example):
-        fail("cross_entropy returned one loss per example; it should return their mean (one number).",
-             "wrap it in np.mean(...)")
+        fail(_("cross_entropy returned one loss per example; it should return their mean (one number)."),
+             _("wrap it in np.mean(...)"))
     if answer.size != 1:
-        fail(f"cross_entropy returned shape {answer.shape}; expected one number.",
-             "pick each row's true-class logit with Z[np.arange(n), y], not Z[:, y]")
+        fail(_("cross_entropy returned shape {shape}; expected one number.", shape=answer.shape),
+             _("pick each row's true-class logit with Z[np.arange(n), y], not Z[:, y]"))
     a = float(answer.reshape(()))
     variants = {
-        "has the wrong sign: a loss must be >= 0 (it is MINUS the log-probability)": -expected,
-        f"is n = {n} times too large: you summed over the examples instead of averaging": expected * n,
-        "takes the column y[j] of every row (Z[:, y] is an n x n matrix); each example needs its own "
-        "label's logit, Z[np.arange(n), y]": float(np.mean(lse[:, None] - Z[:, y])),
-        "normalises over the examples (axis 0) instead of over the classes (axis 1)":
+        _("has the wrong sign: a loss must be >= 0 (it is MINUS the log-probability)"): -expected,
+        _("is n = {n} times too large: you summed over the examples instead of averaging", n=n):
+            expected * n,
+        _("takes the column y[j] of every row (Z[:, y] is an n x n matrix); each example needs its own "
+          "label's logit, Z[np.arange(n), y]"): float(np.mean(lse[:, None] - Z[:, y])),
+        _("normalises over the examples (axis 0) instead of over the classes (axis 1)"):
             float(np.mean((np.log(np.exp(Z).sum(axis=0, keepdims=True)) - Z)[np.arange(n), y])),
-        "uses log base 2; the course uses the natural logarithm": expected / np.log(2),
+        _("uses log base 2; the course uses the natural logarithm"): expected / np.log(2),
     }
     for message, value in variants.items():
         if np.isclose(a, value, rtol=1e-6):
-            fail(f"cross_entropy {message}.", "loss_i = log Σ_c exp(Z[i, c]) - Z[i, y_i], averaged over i")
+            fail(_("cross_entropy {mistake}.", mistake=message),
+                 _("loss_i = log Σ_c exp(Z[i, c]) - Z[i, y_i], averaged over i"))
     if not np.isclose(a, expected, rtol=1e-6):
-        fail(f"cross_entropy(Z, y) = {a:.6g}, expected {expected:.6g}.",
-             "loss_i = log Σ_c exp(Z[i, c]) - Z[i, y_i], averaged over i")
+        fail(_("cross_entropy(Z, y) = {a:.6g}, expected {expected:.6g}.", a=a, expected=expected),
+             _("loss_i = log Σ_c exp(Z[i, c]) - Z[i, y_i], averaged over i"))
     # confident logits: exp(1000) overflows unless each row's maximum is subtracted first
     Z_big = np.array([[1000.0, 0.0, -1000.0], [-800.0, 800.0, 790.0], [5.0, 700.0, 3.0]])
     y_big = np.array([0, 2, 0])
@@ -310,10 +325,11 @@ def exercise_4(cross_entropy: Callable[[np.ndarray, np.ndarray], Any]) -> None:
         big = as_array(call(cross_entropy, Z_big.copy(), y_big.copy(), name="cross_entropy",
                             forbidden=_LIBRARY_LOSSES), "cross_entropy(Z, y)")
     if big.size != 1 or not np.all(np.isfinite(big)):
-        fail("cross_entropy is not finite for logits like 1000: exp(1000) overflows to inf.",
-             "subtract each row's maximum m first: log Σ exp(z_c) = m + log Σ exp(z_c - m)")
+        fail(_("cross_entropy is not finite for logits like 1000: exp(1000) overflows to inf."),
+             _("subtract each row's maximum m first: log Σ exp(z_c) = m + log Σ exp(z_c - m)"))
     if not np.isclose(float(big.reshape(())), expected_big, rtol=1e-9):
-        fail(f"cross_entropy is right for ordinary logits but gives {float(big.reshape(())):.6g} "
-             f"instead of {expected_big:.6g} for large ones (Z = {Z_big.tolist()}, y = {y_big.tolist()}).",
-             "clipping probabilities caps the loss; work with logits: m + log Σ exp(z_c - m) - z_y")
-    passed("Exercise 4 (cross_entropy)")
+        fail(_("cross_entropy is right for ordinary logits but gives {got:.6g} instead of "
+               "{expected:.6g} for large ones (Z = {Z}, y = {y}).", got=float(big.reshape(())),
+               expected=expected_big, Z=Z_big.tolist(), y=y_big.tolist()),
+             _("clipping probabilities caps the loss; work with logits: m + log Σ exp(z_c - m) - z_y"))
+    passed(_("Exercise 4 (cross_entropy)"))

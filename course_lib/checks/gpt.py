@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..i18n import _
 from . import as_array, as_number, call, compare, fail, passed
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -109,48 +110,53 @@ def exercise_1(bpe_encode: Callable) -> None:
     got_all: dict[str, list[str]] = {}
     for word in _BPE_WORDS:
         answer = call(bpe_encode, word, dict(ranks), name="bpe_encode",
-                      hint="it receives one word (a string) and a dict {(left, right): rank}")
+                      hint=_("it receives one word (a string) and a dict {(left, right): rank}"))
         if isinstance(answer, str) or not isinstance(answer, (list, tuple)) or not all(
                 isinstance(p, str) for p in answer):
-            fail(f"bpe_encode({word!r}, ranks) returned {answer!r}; expected a list of strings such "
-                 f"as {_bpe_encode(word, ranks)}.",
-                 "start with pieces = list(word) and return the list of pieces")
+            fail(_("bpe_encode({word}, ranks) returned {answer}; expected a list of strings such "
+                   "as {example}.", word=repr(word), answer=repr(answer),
+                   example=_bpe_encode(word, ranks)),
+                 _("start with pieces = list(word) and return the list of pieces"))
         got_all[word] = list(answer)
     expected_all = {word: _bpe_encode(word, ranks) for word in _BPE_WORDS}
     wrong = [word for word in _BPE_WORDS if got_all[word] != expected_all[word]]
     if wrong:
         word = wrong[0]
         got, expected = got_all[word], expected_all[word]
-        where = f"bpe_encode({word!r}, ranks) gave {got}; expected {expected}"
+        where = _("bpe_encode({word}, ranks) gave {got}; expected {expected}", word=repr(word),
+                  got=got, expected=expected)
 
         def same_as(encoder: Callable[[str], list[str]]) -> bool:
             return all(got_all[w] == encoder(w) for w in _BPE_WORDS)
 
         if "".join(got) != word:
-            fail(f"{where}: your pieces do not spell the word any more.",
-                 "a merge joins two neighbouring pieces into one: pieces[i] + pieces[i + 1]")
+            fail(_("{where}: your pieces do not spell the word any more.", where=where),
+                 _("a merge joins two neighbouring pieces into one: pieces[i] + pieces[i + 1]"))
         if same_as(lambda w: _apply_in_order(w, list(ranks))):
-            fail(f"{where}: you applied the merges in the order of the dictionary. A dict's order "
-                 "is the order its entries were inserted, not the rank order.",
-                 "use the rank VALUES: merge the pair with the smallest ranks[pair] first")
+            fail(_("{where}: you applied the merges in the order of the dictionary. A dict's order "
+                   "is the order its entries were inserted, not the rank order.", where=where),
+                 _("use the rank VALUES: merge the pair with the smallest ranks[pair] first"))
         if same_as(lambda w: _bpe_variant(w, ranks, "highest")):
-            fail(f"{where}: you merged the pair with the HIGHEST rank first. Rank 0 is the merge "
-                 "learned first (the most frequent pair): it must be applied first.",
-                 "min(..., key=lambda pair: ranks[pair])")
+            fail(_("{where}: you merged the pair with the HIGHEST rank first. Rank 0 is the merge "
+                   "learned first (the most frequent pair): it must be applied first.",
+                   where=where),
+                 _("min(..., key=lambda pair: ranks[pair])"))
         if same_as(lambda w: _bpe_variant(w, ranks, "leftmost")):
-            fail(f"{where}: you merged the leftmost pair that is in the table, whatever its rank.",
-                 "among ALL adjacent pairs, pick the one with the lowest rank")
+            fail(_("{where}: you merged the leftmost pair that is in the table, whatever its rank.",
+                   where=where),
+                 _("among ALL adjacent pairs, pick the one with the lowest rank"))
         if same_as(lambda w: _bpe_variant(w, ranks, "once")):
-            fail(f"{where}: you stopped after one merge.",
-                 "repeat until no adjacent pair is in ranks (a while loop)")
+            fail(_("{where}: you stopped after one merge.", where=where),
+                 _("repeat until no adjacent pair is in ranks (a while loop)"))
         if same_as(lambda w: _bpe_variant(w, ranks, "from_right")):
-            fail(f"{where}: overlapping occurrences are merged from the right. In 'aaaaa' the pair "
-                 "('a', 'a') is merged left to right: aa|aa|a.",
-                 "scan i = 0, 1, ... and skip i + 1 after a merge")
-        fail(f"{where}.", "pieces = list(word); repeat: find the adjacent pair with the lowest rank, "
-                          "merge all its occurrences left to right; stop when no pair is in ranks")
+            fail(_("{where}: overlapping occurrences are merged from the right. In 'aaaaa' the "
+                   "pair ('a', 'a') is merged left to right: aa|aa|a.", where=where),
+                 _("scan i = 0, 1, ... and skip i + 1 after a merge"))
+        fail(_("{where}.", where=where),
+             _("pieces = list(word); repeat: find the adjacent pair with the lowest rank, "
+               "merge all its occurrences left to right; stop when no pair is in ranks"))
     shown = ", ".join(f"{w} -> {'|'.join(got_all[w])}" for w in ("there", "other", "hour", "aaaaa"))
-    passed("Exercise 1", shown + ".")
+    passed(_("Exercise 1"), _("{examples}.", examples=shown))
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -172,42 +178,48 @@ def exercise_2(kv_causal_mask: Callable) -> None:
     for n_new, n_past in ((3, 4), (1, 6), (4, 0), (2, 1)):
         where = f"(n_new={n_new}, n_past={n_past})"
         mask = call(kv_causal_mask, n_new, n_past, name="kv_causal_mask")
-        arr = as_array(mask, "your mask")
+        arr = as_array(mask, _("your mask"))
         ref = _kv_causal_mask(n_new, n_past).numpy()
         if arr.shape == (n_new, n_past) and n_past:
-            fail(f"the mask has shape {arr.shape} {where}: it covers only the cached keys. The new "
-                 "tokens' own keys are appended to the cache, so there are n_past + n_new keys.",
-                 "shape [n_new, n_past + n_new]")
+            fail(_("the mask has shape {shape} {where}: it covers only the cached keys. The new "
+                   "tokens' own keys are appended to the cache, so there are n_past + n_new keys.",
+                   shape=arr.shape, where=where),
+                 _("shape [n_new, n_past + n_new]"))
         if arr.shape == ref.T.shape and arr.shape != ref.shape:
-            fail(f"the mask has shape {arr.shape} {where}; expected {ref.shape} = [queries, keys].",
-                 "rows are the n_new queries, columns all n_past + n_new keys")
+            fail(_("the mask has shape {shape} {where}; expected {expected} = [queries, keys].",
+                   shape=arr.shape, where=where, expected=ref.shape),
+                 _("rows are the n_new queries, columns all n_past + n_new keys"))
         if arr.shape != ref.shape:
-            fail(f"the mask has shape {arr.shape} {where}; expected {ref.shape} = "
-                 "[n_new, n_past + n_new].", "rows = new queries, columns = cached + new keys")
+            fail(_("the mask has shape {shape} {where}; expected {expected} = "
+                   "[n_new, n_past + n_new].", shape=arr.shape, where=where, expected=ref.shape),
+                 _("rows = new queries, columns = cached + new keys"))
         finite = arr[np.isfinite(arr)]
         if np.any(np.isinf(arr)) or not np.all(np.isin(finite, (0.0, 1.0))):
-            fail("the mask should be boolean (True = may attend), not an additive mask with -inf.",
-                 "return a comparison such as j <= i")
+            fail(_("the mask should be boolean (True = may attend), not an additive mask with -inf."),
+                 _("return a comparison such as j <= i"))
         got = arr.astype(bool)
         if np.array_equal(got, ref):
             continue
         if np.array_equal(got, ~ref):
-            fail(f"True and False are swapped {where}: True must mean 'may attend'.",
-                 "the convention of F.scaled_dot_product_attention: True = attend")
+            fail(_("True and False are swapped {where}: True must mean 'may attend'.", where=where),
+                 _("the convention of F.scaled_dot_product_attention: True = attend"))
         top_left = np.tril(np.ones(ref.shape, dtype=bool))
         if np.array_equal(got, top_left):
-            fail(f"your mask is aligned to the top-left corner {where}: new query 0 sees only key 0, "
-                 "but it sits at position n_past and must see the whole cache. (This is what "
-                 "is_causal=True does when there are fewer queries than keys -- the KV-cache trap.)",
-                 "query i is at absolute position n_past + i: allow keys j <= n_past + i")
+            fail(_("your mask is aligned to the top-left corner {where}: new query 0 sees only "
+                   "key 0, but it sits at position n_past and must see the whole cache. (This is "
+                   "what is_causal=True does when there are fewer queries than keys -- the "
+                   "KV-cache trap.)", where=where),
+                 _("query i is at absolute position n_past + i: allow keys j <= n_past + i"))
         if np.array_equal(got | (np.arange(ref.shape[1])[None, :] == np.arange(n_new)[:, None] + n_past),
                           ref) and not np.array_equal(got, ref):
-            fail(f"the diagonal is masked {where}: a new token must attend to itself.",
-                 "use j <= n_past + i, not <")
+            fail(_("the diagonal is masked {where}: a new token must attend to itself.",
+                   where=where),
+                 _("use j <= n_past + i, not <"))
         bad = np.argwhere(got != ref)[0]
-        fail(f"the mask is wrong {where}, e.g. at new query {bad[0]}, key {bad[1]}: you have "
-             f"{bool(got[tuple(bad)])}, expected {bool(ref[tuple(bad)])}.",
-             "draw n_new=2, n_past=3 on paper: row 0 allows keys 0..3, row 1 keys 0..4")
+        fail(_("the mask is wrong {where}, e.g. at new query {query}, key {key}: you have "
+               "{got}, expected {expected}.", where=where, query=bad[0], key=bad[1],
+               got=bool(got[tuple(bad)]), expected=bool(ref[tuple(bad)])),
+             _("draw n_new=2, n_past=3 on paper: row 0 allows keys 0..3, row 1 keys 0..4"))
     # functional test: attention of the new queries over cache + new keys = the full computation
     g = torch.Generator().manual_seed(12)
     n_past, n_new = 5, 3
@@ -215,9 +227,9 @@ def exercise_2(kv_causal_mask: Callable) -> None:
     full = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
     mask = torch.as_tensor(kv_causal_mask(n_new, n_past)).bool()
     step = torch.nn.functional.scaled_dot_product_attention(q[:, :, n_past:], k, v, attn_mask=mask)
-    compare(step, full[:, :, n_past:], "attention of the new tokens with your mask", atol=1e-5)
-    passed("Exercise 2", "The new tokens see the whole cache and the new tokens up to themselves; "
-                         "attention with the cache equals the full computation.")
+    compare(step, full[:, :, n_past:], _("attention of the new tokens with your mask"), atol=1e-5)
+    passed(_("Exercise 2"), _("The new tokens see the whole cache and the new tokens up to "
+                              "themselves; attention with the cache equals the full computation."))
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -264,33 +276,40 @@ def exercise_3(bits_per_token: Callable) -> None:
     got = as_number(call(bits_per_token, logits[small].clone(), targets[small].clone(),
                          name="bits_per_token", forbidden=_CE_FORBIDDEN), "bits_per_token")
     if not math.isfinite(got):
-        fail(f"bits_per_token returned {got} on ordinary logits.", "check for log(0)")
+        fail(_("bits_per_token returned {got} on ordinary logits.", got=got),
+             _("check for log(0)"))
     if not math.isclose(got, expected_small, rel_tol=1e-4):
         if math.isclose(got, expected_small * math.log(2), rel_tol=1e-4):
-            fail("that is the cross-entropy in nats (natural log); the exercise asks for bits.",
-                 "divide by ln 2 (math.log(2)), or use log2")
+            fail(_("that is the cross-entropy in nats (natural log); the exercise asks for bits."),
+                 _("divide by ln 2 (math.log(2)), or use log2"))
         if math.isclose(got, expected_small * 2, rel_tol=1e-4):
-            fail("your value is twice the expected one: you summed over the tokens instead of "
-                 "averaging.", "take the mean over the N tokens")
+            fail(_("your value is twice the expected one: you summed over the tokens instead of "
+                   "averaging."), _("take the mean over the N tokens"))
         if math.isclose(got, expected_small * math.log10(2) / 1, rel_tol=1e-4) or math.isclose(
                 got, expected_small * math.log(2) / math.log(10), rel_tol=1e-4):
-            fail("that looks like log base 10; bits use log base 2.", "divide the natural log by ln 2")
+            fail(_("that looks like log base 10; bits use log base 2."),
+                 _("divide the natural log by ln 2"))
         if math.isclose(got, -expected_small, rel_tol=1e-4):
-            fail("your value has the wrong sign: a cross-entropy is -log p, positive.",
-                 "mean of MINUS log2 p(target)")
-        fail(f"on two ordinary rows you get {got:.6g} bits; expected {expected_small:.6g}.",
-             "log p(target) = logit[target] - log(sum(exp(logits))); bits = -mean(log p) / ln 2")
+            fail(_("your value has the wrong sign: a cross-entropy is -log p, positive."),
+                 _("mean of MINUS log2 p(target)"))
+        fail(_("on two ordinary rows you get {got:.6g} bits; expected {expected:.6g}.",
+               got=got, expected=expected_small),
+             _("log p(target) = logit[target] - log(sum(exp(logits))); bits = -mean(log p) / ln 2"))
     expected = _bits(logits, targets)
     with np.errstate(all="ignore"):
         got = as_number(call(bits_per_token, logits.clone(), targets.clone(), name="bits_per_token",
                              forbidden=_CE_FORBIDDEN), "bits_per_token")
     if not math.isfinite(got):
-        fail(f"with logits around 1000 your result is {got}: exp(1000) overflows to inf.",
-             "subtract each row's maximum before exp: log-sum-exp(x) = m + log(sum(exp(x - m)))")
+        fail(_("with logits around 1000 your result is {got}: exp(1000) overflows to inf.",
+               got=got),
+             _("subtract each row's maximum before exp: log-sum-exp(x) = m + log(sum(exp(x - m)))"))
     if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-5):
-        fail(f"with large logits you get {got:.6g} bits; expected {expected:.6g}.",
-             "subtract each row's maximum before exp (the same m in log-sum-exp and in the logit)")
-    passed("Exercise 3", f"Your cross-entropy is {got:.4f} bits per token; it survives logits of 1000.")
+        fail(_("with large logits you get {got:.6g} bits; expected {expected:.6g}.",
+               got=got, expected=expected),
+             _("subtract each row's maximum before exp (the same m in log-sum-exp and in the "
+               "logit)"))
+    passed(_("Exercise 3"), _("Your cross-entropy is {bits:.4f} bits per token; it survives logits "
+                              "of 1000.", bits=got))
 
 
 # ----------------------------------------------------------------------------- exercise 4
@@ -321,36 +340,41 @@ def exercise_4(min_p_filter: Callable) -> None:
     for min_p in (0.1, 0.3):
         ref = _min_p_filter(logits, min_p)
         out = call(min_p_filter, logits.clone(), min_p, name="min_p_filter")
-        arr = as_array(out, "filtered logits")
+        arr = as_array(out, _("filtered logits"))
         if arr.shape != tuple(ref.shape):
-            fail(f"the result has shape {arr.shape}; expected {tuple(ref.shape)} (the same shape as "
-                 "the logits).", "return the logits with the removed tokens set to -inf")
+            fail(_("the result has shape {shape}; expected {expected} (the same shape as "
+                   "the logits).", shape=arr.shape, expected=tuple(ref.shape)),
+                 _("return the logits with the removed tokens set to -inf"))
         want = ref.double().numpy()
         if np.array_equal(arr, want):
             continue
         probs = torch.softmax(logits, dim=-1)
         if np.all(np.isfinite(arr)) and np.allclose(arr.sum(-1), 1.0, atol=1e-5):
-            fail("you returned probabilities; the exercise asks for filtered LOGITS (the sampler "
-                 "applies the softmax afterwards).", "logits.masked_fill(~keep, float('-inf'))")
+            fail(_("you returned probabilities; the exercise asks for filtered LOGITS (the "
+                   "sampler applies the softmax afterwards)."),
+                 _("logits.masked_fill(~keep, float('-inf'))"))
         if np.all(np.isfinite(arr)) and np.allclose(arr[np.isfinite(want)], want[np.isfinite(want)]):
-            fail("the removed tokens are not -inf (0 is an ordinary logit: exp(0) = 1 still gives "
-                 "them probability).", "set them to float('-inf')")
+            fail(_("the removed tokens are not -inf (0 is an ordinary logit: exp(0) = 1 still "
+                   "gives them probability)."), _("set them to float('-inf')"))
         overall = logits.masked_fill(probs < min_p * probs.max(), float("-inf")).double().numpy()
         if np.array_equal(arr, overall):
-            fail("you took the maximum probability over the whole batch; each row (each sequence) "
-                 "needs its own maximum.", "probs.max(dim=-1, keepdim=True)")
+            fail(_("you took the maximum probability over the whole batch; each row (each "
+                   "sequence) needs its own maximum."), _("probs.max(dim=-1, keepdim=True)"))
         absolute = logits.masked_fill(probs < min_p, float("-inf")).double().numpy()
         if np.array_equal(arr, absolute):
-            fail(f"you kept the tokens with probability >= {min_p}: an absolute threshold. Min-p "
-                 "scales it by the top token's probability, so a flat distribution keeps many "
-                 "tokens and a peaked one few.", "keep = probs >= min_p * probs.max(dim=-1, keepdim=True).values")
+            fail(_("you kept the tokens with probability >= {min_p}: an absolute threshold. Min-p "
+                   "scales it by the top token's probability, so a flat distribution keeps many "
+                   "tokens and a peaked one few.", min_p=min_p),
+                 _("keep = probs >= min_p * probs.max(dim=-1, keepdim=True).values"))
         kept, kept_ref = np.isfinite(arr), np.isfinite(want)
         if np.array_equal(kept, kept_ref):
-            fail("the right tokens are kept but their logits changed.",
-                 "keep the kept logits exactly as they were (no rescaling, no softmax)")
-        fail(f"with min_p={min_p} you keep {kept.sum(-1).tolist()} tokens per row; expected "
-             f"{kept_ref.sum(-1).tolist()}.", "keep = probs >= min_p * (each row's largest probability)")
+            fail(_("the right tokens are kept but their logits changed."),
+                 _("keep the kept logits exactly as they were (no rescaling, no softmax)"))
+        fail(_("with min_p={min_p} you keep {got} tokens per row; expected {expected}.",
+               min_p=min_p, got=kept.sum(-1).tolist(), expected=kept_ref.sum(-1).tolist()),
+             _("keep = probs >= min_p * (each row's largest probability)"))
     n_kept = np.isfinite(_min_p_filter(logits, 0.1).numpy()).sum(-1)
-    passed("Exercise 4", f"With min_p=0.1 a flat row keeps {n_kept[1]} tokens, a peaked one "
-                         f"{n_kept[2]}: the cut adapts to the model's confidence.")
+    passed(_("Exercise 4"), _("With min_p=0.1 a flat row keeps {flat} tokens, a peaked one "
+                              "{peaked}: the cut adapts to the model's confidence.",
+                              flat=n_kept[1], peaked=n_kept[2]))
 

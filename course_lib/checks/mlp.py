@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.i18n import _
+
 from . import as_array, as_number, call, close, compare, fail, passed
 
 # --------------------------------------------------------------------------------------------
@@ -65,39 +67,42 @@ def exercise_1(relu_mlp_backward: Callable[..., Any]) -> None:
                    name="relu_mlp_backward", forbidden=_AUTOGRAD)
         names = ("dW1", "db1", "dW2", "db2")
         if not isinstance(raw, (tuple, list)) or len(raw) != 4:
-            fail("relu_mlp_backward should return four gradients: (dW1, db1, dW2, db2).",
-                 "return dW1, db1, dW2, db2")
+            fail(_("relu_mlp_backward should return four gradients: (dW1, db1, dW2, db2)."),
+                 _("return dW1, db1, dW2, db2"))
         grads = [as_array(g, k) for g, k in zip(raw, names)]
         for g, e, k, p in zip(grads, expected, names, params):
             if g.shape != tuple(e.shape):
                 if g.shape == tuple(e.shape)[::-1] and g.ndim == 2:
-                    fail(f"{k} is transposed: shape {g.shape}, but the parameter has shape "
-                         f"{tuple(p.shape)}.", "a gradient has the shape of its parameter: dW = dZ.T @ input")
+                    fail(_("{name} is transposed: shape {shape}, but the parameter has shape "
+                           "{expected}.", name=k, shape=g.shape, expected=tuple(p.shape)),
+                         _("a gradient has the shape of its parameter: dW = dZ.T @ input"))
                 if k.startswith("db") and g.ndim == 2 and g.shape[0] == n:
-                    fail(f"{k} has shape {g.shape}: you did not sum over the batch.",
-                         "the bias is used by every example: sum its gradient over dim 0")
-                fail(f"{k} has shape {g.shape}; expected {tuple(e.shape)}, the shape of the parameter.")
+                    fail(_("{name} has shape {shape}: you did not sum over the batch.", name=k,
+                           shape=g.shape),
+                         _("the bias is used by every example: sum its gradient over dim 0"))
+                fail(_("{name} has shape {shape}; expected {expected}, the shape of the parameter.",
+                       name=k, shape=g.shape, expected=tuple(e.shape)))
         exp = [e.numpy() for e in expected]
         for how, message in (
-            ({"derivative": "tanh"}, "you used tanh's derivative 1 - a^2. ReLU's derivative is 1 where "
-                                     "its input z > 0 and 0 elsewhere"),
-            ({"derivative": "output"}, "you multiplied by the ReLU's output instead of its derivative "
-                                       "(1 where z > 0, else 0)"),
-            ({"scale": 0.5}, "all gradients are half the true ones: the 2 from the square is missing"),
-            ({"scale": 1.0 / d_out}, f"all gradients are 1/{d_out} of the true ones: you averaged over "
-                                     "the outputs too; the loss sums over the outputs and averages over "
-                                     "the examples"),
-            ({"scale": float(n)}, f"all gradients are n = {n} times too large: the 1/n of the mean over "
-                                  "the examples is missing"),
+            ({"derivative": "tanh"}, _("you used tanh's derivative 1 - a^2. ReLU's derivative is 1 "
+                                       "where its input z > 0 and 0 elsewhere")),
+            ({"derivative": "output"}, _("you multiplied by the ReLU's output instead of its "
+                                         "derivative (1 where z > 0, else 0)")),
+            ({"scale": 0.5}, _("all gradients are half the true ones: the 2 from the square is missing")),
+            ({"scale": 1.0 / d_out}, _("all gradients are 1/{d_out} of the true ones: you averaged over "
+                                       "the outputs too; the loss sums over the outputs and averages "
+                                       "over the examples", d_out=d_out)),
+            ({"scale": float(n)}, _("all gradients are n = {n} times too large: the 1/n of the mean "
+                                    "over the examples is missing", n=n)),
         ):
             wrong = [w.numpy() for w in _relu_mlp_grads(X, Y, *params, **how)]
             if all(close(g, w) for g, w in zip(grads, wrong)):
-                fail(f"relu_mlp_backward: {message}.",
-                     "dOut = 2 (out - Y) / n; dH = dOut @ W2; dZ1 = dH * (Z1 > 0)")
+                fail(_("relu_mlp_backward: {mistake}.", mistake=message),
+                     _("dOut = 2 (out - Y) / n; dH = dOut @ W2; dZ1 = dH * (Z1 > 0)"))
         for g, e, k in zip(grads, exp, names):
-            compare(g, e, k, hint="forward: Z1 = X @ W1.T + b1, H = relu(Z1), out = H @ W2.T + b2; "
-                                  "backward from dOut = 2 (out - Y) / n")
-    passed("Exercise 1 (relu_mlp_backward)")
+            compare(g, e, k, hint=_("forward: Z1 = X @ W1.T + b1, H = relu(Z1), out = H @ W2.T + b2; "
+                                    "backward from dOut = 2 (out - Y) / n"))
+    passed(_("Exercise 1 (relu_mlp_backward)"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,53 +154,61 @@ def exercise_2(init_layer: Callable[[torch.nn.Linear, str], Any]) -> None:
     >>> exercise_2(init_layer)  # doctest: +ELLIPSIS
     ✅ Exercise 2 (init_layer): correct. Signal std after 30 ReLU layers of width 256: yours ..., Xavier's ..., PyTorch's default ...
     """
-    names = {"he": "He's sqrt(2 / fan_in)", "xavier": "Xavier's sqrt(2 / (fan_in + fan_out))",
-             "pytorch": "PyTorch's default for nn.Linear (uniform, std 1/sqrt(3 fan_in))",
-             "lecun": "sqrt(1 / fan_in) (LeCun's)", "he_fan_out": "sqrt(2 / fan_out): fan_out instead of fan_in",
-             "variance_as_std": "2 / fan_in: that is the VARIANCE; the std is its square root",
-             "one": "1 (a standard normal)"}
+    names = {"he": _("He's sqrt(2 / fan_in)"), "xavier": _("Xavier's sqrt(2 / (fan_in + fan_out))"),
+             "pytorch": _("PyTorch's default for nn.Linear (uniform, std 1/sqrt(3 fan_in))"),
+             "lecun": _("sqrt(1 / fan_in) (LeCun's)"),
+             "he_fan_out": _("sqrt(2 / fan_out): fan_out instead of fan_in"),
+             "variance_as_std": _("2 / fan_in: that is the VARIANCE; the std is its square root"),
+             "one": _("1 (a standard normal)")}
     for seed, (fan_in, fan_out) in enumerate(((400, 200), (150, 600))):
         for nonlinearity in ("relu", "tanh"):
             torch.manual_seed(seed)
             layer = torch.nn.Linear(fan_in, fan_out)
             returned = call(init_layer, layer, nonlinearity, name="init_layer", forbidden=_LIBRARY_INITS)
             if returned is not layer:
-                fail("init_layer should change the layer in place and return the layer itself.",
-                     "end with `return layer`")
+                fail(_("init_layer should change the layer in place and return the layer itself."),
+                     _("end with `return layer`"))
             w = layer.weight.detach().double()
             bias = layer.bias.detach().double()
             if bias.abs().max() > 0:
-                fail("the bias is not 0. With variance-preserving weights the biases start at zero.",
-                     "layer.bias.zero_() inside torch.no_grad()")
+                fail(_("the bias is not 0. With variance-preserving weights the biases start at zero."),
+                     _("layer.bias.zero_() inside torch.no_grad()"))
             std, mean = float(w.std()), float(w.mean())
             if abs(mean) > 5 * std / w.numel() ** 0.5:
-                fail(f"the weights have mean {mean:.3g}; they should be centred on 0.",
-                     "draw them with mean 0, e.g. torch.randn(...) * std")
+                fail(_("the weights have mean {mean:.3g}; they should be centred on 0.", mean=mean),
+                     _("draw them with mean 0, e.g. torch.randn(...) * std"))
             formulas = _std_formulas(fan_in, fan_out)
             want = "he" if nonlinearity == "relu" else "xavier"
             if abs(std / formulas[want] - 1) < 0.03:
                 continue
-            where = f"for nonlinearity={nonlinearity!r}, fan_in={fan_in}, fan_out={fan_out}"
+            where = _("for nonlinearity={nonlinearity!r}, fan_in={fan_in}, fan_out={fan_out}",
+                      nonlinearity=nonlinearity, fan_in=fan_in, fan_out=fan_out)
             for key, value in formulas.items():
                 if abs(std / value - 1) < 0.03:
-                    why = ""
+                    found = dict(std=std, where=where, got=names[key], want=names[want],
+                                 value=formulas[want])
+                    message = _("the weights have std {std:.4g} {where}: that is {got}, but "
+                                "{want} = {value:.4g} was asked for.", **found)
                     if key == "xavier" and nonlinearity == "relu":
-                        why = (" ReLU sets half of its inputs to 0, which halves the signal's second "
-                               "moment in every layer; He's factor 2 makes up for it.")
+                        message = _("the weights have std {std:.4g} {where}: that is {got}, but "
+                                    "{want} = {value:.4g} was asked for. ReLU sets half of its inputs "
+                                    "to 0, which halves the signal's second moment in every layer; "
+                                    "He's factor 2 makes up for it.", **found)
                     if key == "he" and nonlinearity == "tanh":
-                        why = (" The factor 2 is for ReLU, which zeroes half its inputs; tanh keeps "
-                               "both signs.")
-                    fail(f"the weights have std {std:.4g} {where}: that is {names[key]}, but "
-                         f"{names[want]} = {formulas[want]:.4g} was asked for.{why}",
-                         "fan_in = layer.in_features, fan_out = layer.out_features")
-            fail(f"the weights have std {std:.4g} {where}; expected {names[want]} = {formulas[want]:.4g}.",
-                 "layer.weight.normal_(0, std) inside torch.no_grad(); fan_in = layer.in_features")
+                        message = _("the weights have std {std:.4g} {where}: that is {got}, but "
+                                    "{want} = {value:.4g} was asked for. The factor 2 is for ReLU, "
+                                    "which zeroes half its inputs; tanh keeps both signs.", **found)
+                    fail(message, _("fan_in = layer.in_features, fan_out = layer.out_features"))
+            fail(_("the weights have std {std:.4g} {where}; expected {want} = {value:.4g}.", std=std,
+                   where=where, want=names[want], value=formulas[want]),
+                 _("layer.weight.normal_(0, std) inside torch.no_grad(); fan_in = layer.in_features"))
     yours = _signal_std(lambda layer: call(init_layer, layer, "relu", name="init_layer",
                                            forbidden=_LIBRARY_INITS))
     xavier = _signal_std(_normal_init((1 / 256) ** 0.5))
     default = _signal_std(lambda layer: None)
-    passed("Exercise 2 (init_layer)", f"Signal std after 30 ReLU layers of width 256: yours "
-                                      f"{yours:.2g}, Xavier's {xavier:.1g}, PyTorch's default {default:.1g}.")
+    passed(_("Exercise 2 (init_layer)"),
+           _("Signal std after 30 ReLU layers of width 256: yours {yours:.2g}, Xavier's {xavier:.1g}, "
+             "PyTorch's default {default:.1g}.", yours=yours, xavier=xavier, default=default))
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,22 +229,27 @@ def exercise_3(count_parameters: Callable[[list[int]], Any]) -> None:
     for sizes in ([784, 512, 256, 10], [3, 5, 2], [10, 1], [7, 7, 7, 7]):
         expected = _count(sizes)
         got = as_number(call(count_parameters, list(sizes), name="count_parameters"),
-                        f"count_parameters({sizes})", "add the counts of all layers up")
+                        f"count_parameters({sizes})", _("add the counts of all layers up"))
         weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
         if got == expected:
             continue
         if got == weights:
-            fail(f"count_parameters({sizes}) = {got:.0f} counts only the weights: the biases "
-                 f"are missing.", "each nn.Linear(a, b) has a*b weights AND b biases")
+            fail(_("count_parameters({sizes}) = {got:.0f} counts only the weights: the biases "
+                   "are missing.", sizes=sizes, got=got),
+                 _("each nn.Linear(a, b) has a*b weights AND b biases"))
         if got == weights + sum(sizes):
-            fail(f"count_parameters({sizes}) = {got:.0f}: you gave the input layer biases too.",
-                 "the input is not a layer: biases belong to the b outputs of each nn.Linear(a, b)")
+            fail(_("count_parameters({sizes}) = {got:.0f}: you gave the input layer biases too.",
+                   sizes=sizes, got=got),
+                 _("the input is not a layer: biases belong to the b outputs of each nn.Linear(a, b)"))
         if got == weights + sum(sizes[:-1]):
-            fail(f"count_parameters({sizes}) = {got:.0f}: the biases are counted on the input "
-                 f"side of each layer.", "nn.Linear(a, b) has b biases, one per output")
+            fail(_("count_parameters({sizes}) = {got:.0f}: the biases are counted on the input "
+                   "side of each layer.", sizes=sizes, got=got),
+                 _("nn.Linear(a, b) has b biases, one per output"))
         if got == sum(a * b for a, b in zip(sizes, sizes[1:] + [0])) or got == float(np.prod(sizes)):
-            fail(f"count_parameters({sizes}) = {got:.0f} is not the sum over consecutive pairs.",
-                 "loop over pairs of neighbouring sizes: zip(sizes[:-1], sizes[1:])")
-        fail(f"count_parameters({sizes}) = {got:.0f}; expected {expected}.",
-             "compare with sum(p.numel() for p in model.parameters()) for a small MLP")
-    passed("Exercise 3 (count_parameters)")
+            fail(_("count_parameters({sizes}) = {got:.0f} is not the sum over consecutive pairs.",
+                   sizes=sizes, got=got),
+                 _("loop over pairs of neighbouring sizes: zip(sizes[:-1], sizes[1:])"))
+        fail(_("count_parameters({sizes}) = {got:.0f}; expected {expected}.", sizes=sizes, got=got,
+               expected=expected),
+             _("compare with sum(p.numel() for p in model.parameters()) for a small MLP"))
+    passed(_("Exercise 3 (count_parameters)"))

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib.i18n import _
+
 from . import as_array, as_number, call, close, compare, fail, passed
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -42,39 +44,40 @@ def exercise_1(stable_sigmoid: Callable[[np.ndarray], Any]) -> None:
     """
     z = np.concatenate([_Z, np.linspace(-8, 8, 6)]).reshape(4, 4)
     expected = _sigmoid_reference(z)
-    overflow_hint = ("np.exp overflowed: for z = -1000, exp(-z) = exp(1000) is inf. Only ever take "
-                     "exp of a number <= 0: for z >= 0 use 1 / (1 + exp(-z)), for z < 0 use "
-                     "exp(z) / (1 + exp(z)). np.where(cond, a, b) computes a and b on ALL elements, "
-                     "so select the inputs first (z[z >= 0]) or use exp(-|z|).")
+    overflow_hint = _("np.exp overflowed: for z = -1000, exp(-z) = exp(1000) is inf. Only ever take "
+                      "exp of a number <= 0: for z >= 0 use 1 / (1 + exp(-z)), for z < 0 use "
+                      "exp(z) / (1 + exp(z)). np.where(cond, a, b) computes a and b on ALL elements, "
+                      "so select the inputs first (z[z >= 0]) or use exp(-|z|).")
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         answer = call(stable_sigmoid, z.copy(), name="stable_sigmoid",
-                      hint="it receives a NumPy array of any shape",
+                      hint=_("it receives a NumPy array of any shape"),
                       hints={FloatingPointError: overflow_hint},
                       forbidden=_SIGMOID_LIBRARY)
     p = as_array(answer, "stable_sigmoid(z)")
     if p.shape != z.shape:
-        fail(f"stable_sigmoid returned shape {p.shape} for an input of shape {z.shape}.",
-             "apply the sigmoid element-wise and keep the shape (work on a copy, or on "
-             "z.ravel() and reshape at the end)")
+        fail(_("stable_sigmoid returned shape {shape} for an input of shape {input_shape}.",
+               shape=p.shape, input_shape=z.shape),
+             _("apply the sigmoid element-wise and keep the shape (work on a copy, or on "
+               "z.ravel() and reshape at the end)"))
     if not np.all(np.isfinite(p)):
-        fail("stable_sigmoid returned NaN or infinity.", overflow_hint)
+        fail(_("stable_sigmoid returned NaN or infinity."), overflow_hint)
     if close(p, 1 - expected, atol=1e-12):
-        fail("you return σ(-z) = 1 - σ(z), the probability of the other class.",
-             "σ(z) = 1 / (1 + exp(-z)) is close to 1 for large positive z")
+        fail(_("you return σ(-z) = 1 - σ(z), the probability of the other class."),
+             _("σ(z) = 1 / (1 + exp(-z)) is close to 1 for large positive z"))
     compare(p, expected, "stable_sigmoid(z)", rtol=1e-9, atol=1e-12,
-            hint="σ(z) = 1 / (1 + exp(-z)), computed so that exp never sees a large positive number")
+            hint=_("σ(z) = 1 / (1 + exp(-z)), computed so that exp never sees a large positive number"))
     tiny = (z < -1) & (expected > 0)
     rel = np.abs(p[tiny] - expected[tiny]) / expected[tiny]
     if np.any(rel > 1e-6):
         k = np.flatnonzero(tiny.ravel())[int(np.argmax(rel))]
         zk, pk, ek = z.ravel()[k], p.ravel()[k], expected.ravel()[k]
-        fail(f"for z = {zk:g} your sigmoid gives {pk:.3g} where σ(z) = {ek:.3g}: the small "
-             "probabilities lose their digits (a loss that takes log σ(z) then sees -inf or a "
-             "wrong number).",
-             "1 - 1 / (1 + exp(z)) and 0.5 * (1 + tanh(z / 2)) round to 0 for very negative z; "
-             "for z < 0 compute exp(z) / (1 + exp(z)) instead")
-    passed("Exercise 1", f"No overflow from z = -1000 to 1000, and σ(-60) = {_sigmoid_reference(np.array([-60.0]))[0]:.3g} "
-                         "keeps its digits.")
+        fail(_("for z = {zk:g} your sigmoid gives {pk:.3g} where σ(z) = {ek:.3g}: the small "
+               "probabilities lose their digits (a loss that takes log σ(z) then sees -inf or a "
+               "wrong number).", zk=zk, pk=pk, ek=ek),
+             _("1 - 1 / (1 + exp(z)) and 0.5 * (1 + tanh(z / 2)) round to 0 for very negative z; "
+               "for z < 0 compute exp(z) / (1 + exp(z)) instead"))
+    passed(_("Exercise 1"), _("No overflow from z = -1000 to 1000, and σ(-60) = {p:.3g} keeps its digits.",
+                              p=_sigmoid_reference(np.array([-60.0]))[0]))
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -121,38 +124,38 @@ def exercise_2(gru_by_hand: Callable[[torch.Tensor, nn.GRU], Any]) -> None:
     with torch.no_grad():
         expected = gru(x.unsqueeze(0))[0][0]
         answer = call(gru_by_hand, x.clone(), gru, name="gru_by_hand",
-                      hint="x is [T, D]; read the weights from gru.weight_ih_l0, gru.weight_hh_l0, "
-                           "gru.bias_ih_l0, gru.bias_hh_l0 (gates stacked r, z, n)",
+                      hint=_("x is [T, D]; read the weights from gru.weight_ih_l0, gru.weight_hh_l0, "
+                             "gru.bias_ih_l0, gru.bias_hh_l0 (gates stacked r, z, n)"),
                       forbidden=("torch.nn.GRU.forward", "torch.nn.GRUCell.forward"))
     got = as_array(answer, "gru_by_hand(x, gru)")
     if got.shape == (3,):
-        fail("gru_by_hand returned one hidden state of shape (3,); the exercise asks for all of "
-             "them, [T, H] = (6, 3).", "collect h after every step and torch.stack the list")
+        fail(_("gru_by_hand returned one hidden state of shape (3,); the exercise asks for all of "
+               "them, [T, H] = (6, 3)."), _("collect h after every step and torch.stack the list"))
     if got.shape == (1, 6, 3):
-        fail("the result has shape (1, 6, 3); expected (6, 3) for a single sequence x [T, D].",
-             "x is one sequence without a batch dimension")
+        fail(_("the result has shape (1, 6, 3); expected (6, 3) for a single sequence x [T, D]."),
+             _("x is one sequence without a batch dimension"))
     if got.shape == (6, 3) and np.all(np.isfinite(got)):
         with torch.no_grad():
             mistakes = {
-                "the gates are taken in the order z, r, n; PyTorch stacks them r, z, n "
-                "(reset, update, new)": _gru_reference(x, gru, order="zrn"),
-                "the update gate mixes the wrong way round: PyTorch's GRU keeps the old state "
-                "where z is 1, h_t = (1 - z) * n + z * h_{t-1}": _gru_reference(x, gru, swap_update=True),
-                "the reset gate is applied to h_{t-1} before the matrix product (the variant of "
-                "Cho et al. 2014); PyTorch applies it after: n = tanh(W_n x + b_in + r * (U_n h + b_hn))":
+                _("the gates are taken in the order z, r, n; PyTorch stacks them r, z, n "
+                  "(reset, update, new)"): _gru_reference(x, gru, order="zrn"),
+                _("the update gate mixes the wrong way round: PyTorch's GRU keeps the old state "
+                  "where z is 1, h_t = (1 - z) * n + z * h_{t-1}"): _gru_reference(x, gru, swap_update=True),
+                _("the reset gate is applied to h_{t-1} before the matrix product (the variant of "
+                  "Cho et al. 2014); PyTorch applies it after: n = tanh(W_n x + b_in + r * (U_n h + b_hn))"):
                     _gru_reference(x, gru, reset_before=True),
-                "the bias b_hn is added outside the reset gate; in PyTorch it is inside: "
-                "r * (U_n h + b_hn)": _gru_reference(x, gru, bias_outside=True),
+                _("the bias b_hn is added outside the reset gate; in PyTorch it is inside: "
+                  "r * (U_n h + b_hn)"): _gru_reference(x, gru, bias_outside=True),
             }
         for message, wrong in mistakes.items():
             if close(got, wrong.numpy(), atol=1e-5) and not close(got, expected.numpy(), atol=1e-5):
-                fail(f"your GRU differs from nn.GRU: {message}.",
-                     "r = σ(W_r x + b_ir + U_r h + b_hr), z = σ(W_z x + b_iz + U_z h + b_hz), "
-                     "n = tanh(W_n x + b_in + r * (U_n h + b_hn)), h = (1 - z) * n + z * h")
+                fail(_("your GRU differs from nn.GRU: {mistake}.", mistake=message),
+                     _("r = σ(W_r x + b_ir + U_r h + b_hr), z = σ(W_z x + b_iz + U_z h + b_hz), "
+                       "n = tanh(W_n x + b_in + r * (U_n h + b_hn)), h = (1 - z) * n + z * h"))
     compare(got, expected.numpy(), "gru_by_hand(x, gru)", atol=1e-5,
-            hint="start from h = 0; per step: r, z, n as in the markdown cell, then "
-                 "h = (1 - z) * n + z * h; return torch.stack of all h")
-    passed("Exercise 2", "Your GRU matches nn.GRU over 6 steps (largest difference below 1e-6).")
+            hint=_("start from h = 0; per step: r, z, n as in the markdown cell, then "
+                   "h = (1 - z) * n + z * h; return torch.stack of all h"))
+    passed(_("Exercise 2"), _("Your GRU matches nn.GRU over 6 steps (largest difference below 1e-6)."))
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -185,24 +188,27 @@ def exercise_3(set_forget_bias: Callable[[nn.LSTM, float], Any]) -> None:
     H, value = lstm.hidden_size, 1.0
     before = {n: p.detach().clone() for n, p in lstm.named_parameters()}
     result = call(set_forget_bias, lstm, value, name="set_forget_bias",
-                  hint="it receives an nn.LSTM and a number; change the biases in place "
-                       "(inside torch.no_grad()) and return the LSTM")
+                  hint=_("it receives an nn.LSTM and a number; change the biases in place "
+                         "(inside torch.no_grad()) and return the LSTM"))
     if not isinstance(result, nn.LSTM):
-        fail(f"set_forget_bias returned a {type(result).__name__}; return the LSTM itself.",
-             "end with `return lstm`")
+        fail(_("set_forget_bias returned a {type}; return the LSTM itself.", type=type(result).__name__),
+             _("end with `return lstm`"))
     params = dict(result.named_parameters())
     gates = {"input": slice(0, H), "forget": slice(H, 2 * H), "cell (g)": slice(2 * H, 3 * H),
              "output": slice(3 * H, 4 * H)}
+    gate_names = {"input": _("input gate"), "forget": _("forget gate"), "cell (g)": _("cell (g) gate"),
+                  "output": _("output gate")}
     for name, p in params.items():
         if name.startswith("weight") and not torch.equal(p.detach(), before[name]):
-            fail(f"{name} changed; only biases should.", "touch bias_ih_l* and bias_hh_l* only")
+            fail(_("{name} changed; only biases should.", name=name),
+                 _("touch bias_ih_l* and bias_hh_l* only"))
     wrong_place, missed, only_ih, doubled = [], [], [], []
     for ih, hh in _bias_names(result):
         total = (params[ih] + params[hh]).detach()
         total_before = before[ih] + before[hh]
         for gate, sl in gates.items():
             if gate != "forget" and not torch.allclose(total[sl], total_before[sl]):
-                wrong_place.append(f"{ih[5:]}: {gate} gate")
+                wrong_place.append(f"{ih[5:]}: {gate_names[gate]}")
         f_total = total[gates["forget"]]
         if torch.allclose(f_total, torch.full_like(f_total, value), atol=1e-6):
             continue
@@ -213,26 +219,29 @@ def exercise_3(set_forget_bias: Callable[[nn.LSTM, float], Any]) -> None:
         elif torch.allclose(params[ih][gates["forget"]].detach(), torch.full_like(f_total, value)):
             only_ih.append(ih[8:])
         else:
-            fail(f"in {ih[8:]} the forget-gate bias b_ih + b_hh is {f_total.tolist()}; expected "
-                 f"{value} everywhere.", "set b_ih[H:2H] = value and b_hh[H:2H] = 0")
+            fail(_("in {layer} the forget-gate bias b_ih + b_hh is {total}; expected "
+                   "{value} everywhere.", layer=ih[8:], total=f_total.tolist(), value=value),
+                 _("set b_ih[H:2H] = value and b_hh[H:2H] = 0"))
     if wrong_place:
-        fail(f"you changed other gates' biases: {wrong_place[:4]}. PyTorch stacks the gates "
-             "i, f, g, o: the forget gate is the slice H:2H.", "with H = lstm.hidden_size, use [H:2 * H]")
+        fail(_("you changed other gates' biases: {where}. PyTorch stacks the gates "
+               "i, f, g, o: the forget gate is the slice H:2H.", where=wrong_place[:4]),
+             _("with H = lstm.hidden_size, use [H:2 * H]"))
     if missed:
-        fail(f"the forget bias is unchanged in {missed}: an nn.LSTM with num_layers=2 and "
-             "bidirectional=True has one pair of bias vectors per layer AND direction "
-             "(bias_ih_l0, bias_ih_l0_reverse, bias_ih_l1, ...).",
-             "loop over k in range(lstm.num_layers) and the suffixes '' and '_reverse'")
+        fail(_("the forget bias is unchanged in {missed}: an nn.LSTM with num_layers=2 and "
+               "bidirectional=True has one pair of bias vectors per layer AND direction "
+               "(bias_ih_l0, bias_ih_l0_reverse, bias_ih_l1, ...).", missed=missed),
+             _("loop over k in range(lstm.num_layers) and the suffixes '' and '_reverse'"))
     if doubled:
-        fail(f"the forget bias is {2 * value} in {doubled}: you set both b_ih and b_hh to the value, "
-             "and the gate adds them.", "set b_ih[H:2H] = value and b_hh[H:2H] = 0")
+        fail(_("the forget bias is {doubled_value} in {doubled}: you set both b_ih and b_hh to the "
+               "value, and the gate adds them.", doubled_value=2 * value, doubled=doubled),
+             _("set b_ih[H:2H] = value and b_hh[H:2H] = 0"))
     if only_ih:
-        fail(f"you set only b_ih in {only_ih}: the gate uses the SUM b_ih + b_hh, so the forget bias "
-             "is value + (PyTorch's random b_hh), not value. (The demonstration in section 4 took "
-             "this shortcut.)", "also set b_hh[H:2H] = 0")
+        fail(_("you set only b_ih in {only_ih}: the gate uses the SUM b_ih + b_hh, so the forget bias "
+               "is value + (PyTorch's random b_hh), not value. (The demonstration in section 4 took "
+               "this shortcut.)", only_ih=only_ih), _("also set b_hh[H:2H] = 0"))
     n = len(_bias_names(result))
-    passed("Exercise 3", f"All {n} (layer, direction) pairs start with forget bias {value}; the "
-                         "other gates are untouched.")
+    passed(_("Exercise 3"), _("All {n} (layer, direction) pairs start with forget bias {value}; the "
+                              "other gates are untouched.", n=n, value=value))
 
 
 # ----------------------------------------------------------------------------- exercise 4
@@ -249,7 +258,7 @@ def _lstm_with_gradients(scale: float) -> list[nn.Parameter]:
     lstm = nn.LSTM(input_size=5, hidden_size=6, batch_first=True)
     head = nn.Linear(6, 1)
     x = torch.randn(4, 12, 5)
-    out, _ = lstm(x)
+    out, _state = lstm(x)
     loss = scale * head(out[:, -1]).pow(2).sum()
     loss.backward()
     frozen = nn.Parameter(torch.ones(3), requires_grad=False)
@@ -281,51 +290,56 @@ def exercise_4(clip_gradients: Callable[[list[nn.Parameter], float], Any]) -> No
             [p for p in expected_params if p.grad is not None], max_norm))
         expected = [None if p.grad is None else p.grad.clone() for p in expected_params]
         result = call(clip_gradients, params, max_norm, name="clip_gradients",
-                      hint="it receives a list of parameters (some with .grad None) and max_norm",
-                      hints={TypeError: "some parameters have .grad None (frozen ones): skip them",
-                             AttributeError: "some parameters have .grad None (frozen ones): skip them"},
+                      hint=_("it receives a list of parameters (some with .grad None) and max_norm"),
+                      hints={TypeError: _("some parameters have .grad None (frozen ones): skip them"),
+                             AttributeError: _("some parameters have .grad None (frozen ones): skip them")},
                       forbidden=_CLIP_LIBRARY)
-        total = as_number(result, "the returned norm", hint="return the total norm as one number")
+        total = as_number(result, _("the returned norm"), hint=_("return the total norm as one number"))
         got = [None if p.grad is None else p.grad for p in params]
         flat_got = torch.cat([g.reshape(-1) for g in got if g is not None])
         flat_exp = torch.cat([g.reshape(-1) for g in expected if g is not None])
         flat_orig = torch.cat([g.reshape(-1) for g in grads if g is not None])
         per_tensor = [None if g is None else g * min(1.0, max_norm / (float(g.norm()) + 1e-6)) for g in grads]
         flat_per_tensor = torch.cat([g.reshape(-1) for g in per_tensor if g is not None])
-        where = f"(gradient norm {expected_total:.3g}, max_norm {max_norm})"
+        where = _("(gradient norm {norm:.3g}, max_norm {max_norm})", norm=expected_total, max_norm=max_norm)
         if expected_total > max_norm:
             if torch.allclose(flat_got, flat_orig):
-                fail(f"the gradients did not change {where}: clip them in place.",
-                     "multiply each p.grad in place: p.grad.mul_(max_norm / total)")
+                fail(_("the gradients did not change {where}: clip them in place.", where=where),
+                     _("multiply each p.grad in place: p.grad.mul_(max_norm / total)"))
             if torch.allclose(flat_got, flat_orig.clamp(-max_norm, max_norm)):
-                fail(f"you clipped each gradient ELEMENT to [-max_norm, max_norm] {where} (that is "
-                     "clip_grad_value_); the exercise rescales the whole gradient vector, which "
-                     "keeps its direction.", "total = sqrt(sum of all squared gradient entries); "
-                     "multiply every gradient by max_norm / total")
+                fail(_("you clipped each gradient ELEMENT to [-max_norm, max_norm] {where} (that is "
+                       "clip_grad_value_); the exercise rescales the whole gradient vector, which "
+                       "keeps its direction.", where=where),
+                     _("total = sqrt(sum of all squared gradient entries); "
+                       "multiply every gradient by max_norm / total"))
             if torch.allclose(flat_got, flat_per_tensor, rtol=1e-4, atol=1e-7):
-                fail(f"you clipped each parameter's gradient separately {where}; the norm is over "
-                     "ALL gradients together, so that the update keeps its direction.",
-                     "first total = sqrt(sum over parameters of (p.grad ** 2).sum()), then scale "
-                     "every gradient by the same factor")
+                fail(_("you clipped each parameter's gradient separately {where}; the norm is over "
+                       "ALL gradients together, so that the update keeps its direction.", where=where),
+                     _("first total = sqrt(sum over parameters of (p.grad ** 2).sum()), then scale "
+                       "every gradient by the same factor"))
             if abs(total - float(flat_got.norm())) < 1e-3 * max(1.0, total) and \
                     abs(total - expected_total) > 1e-3 * expected_total:
-                fail(f"you returned the norm AFTER clipping ({total:.4g}); return the norm before "
-                     f"clipping ({expected_total:.4g}), which is what one monitors.",
-                     "compute the total first, keep it, then clip")
+                fail(_("you returned the norm AFTER clipping ({total:.4g}); return the norm before "
+                       "clipping ({expected:.4g}), which is what one monitors.",
+                       total=total, expected=expected_total),
+                     _("compute the total first, keep it, then clip"))
         else:
             if not torch.allclose(flat_got, flat_orig):
-                fail(f"the gradients changed although their norm is already below max_norm {where}: "
-                     "clipping only ever shrinks.", "scale only when total > max_norm")
+                fail(_("the gradients changed although their norm is already below max_norm {where}: "
+                       "clipping only ever shrinks.", where=where), _("scale only when total > max_norm"))
         sum_of_norms = sum(float(g.norm()) for g in grads if g is not None)
         if abs(total - sum_of_norms) < 1e-4 * sum_of_norms and abs(total - expected_total) > 1e-3 * expected_total:
-            fail(f"the returned norm {total:.4g} is the SUM of the parameters' norms; the total norm "
-                 f"is the square root of the sum of their SQUARES ({expected_total:.4g}).",
-                 "total = sqrt(sum over parameters of (p.grad ** 2).sum())")
+            fail(_("the returned norm {total:.4g} is the SUM of the parameters' norms; the total norm "
+                   "is the square root of the sum of their SQUARES ({expected:.4g}).",
+                   total=total, expected=expected_total),
+                 _("total = sqrt(sum over parameters of (p.grad ** 2).sum())"))
         if abs(total - expected_total) > 1e-4 * expected_total:
-            fail(f"you returned {total:.6g}; the total gradient norm before clipping is "
-                 f"{expected_total:.6g} {where}.", "total = sqrt(sum over parameters of (p.grad ** 2).sum())")
-        compare(flat_got, flat_exp, f"the clipped gradients {where}", rtol=1e-4, atol=1e-7,
-                hint="multiply every gradient by max_norm / total when total > max_norm")
+            fail(_("you returned {total:.6g}; the total gradient norm before clipping is "
+                   "{expected:.6g} {where}.", total=total, expected=expected_total, where=where),
+                 _("total = sqrt(sum over parameters of (p.grad ** 2).sum())"))
+        compare(flat_got, flat_exp, _("the clipped gradients {where}", where=where), rtol=1e-4, atol=1e-7,
+                hint=_("multiply every gradient by max_norm / total when total > max_norm"))
         norms.append(expected_total)
-    passed("Exercise 4", f"A gradient of norm {norms[0]:.3g} is scaled to max_norm 1 (its direction "
-                         f"kept); one of norm {norms[1]:.2g} < 5 is left alone.")
+    passed(_("Exercise 4"), _("A gradient of norm {first:.3g} is scaled to max_norm 1 (its direction "
+                              "kept); one of norm {second:.2g} < 5 is left alone.",
+                              first=norms[0], second=norms[1]))

@@ -15,34 +15,43 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.i18n import _
+
 from . import as_number, call, fail, passed
 
 # ----------------------------------------------------------------------------- exercise 1
 
 _MAX_TEXTS, _MAX_CHARS = 3, 20
 
-# (description, body, valid?, index of the bad text or None)
-_BODIES: list[tuple[str, Any, bool, int | None]] = [
-    ("one short text", {"texts": ["good"]}, True, None),
-    (f"exactly max_texts={_MAX_TEXTS} texts", {"texts": ["a", "b", "c"]}, True, None),
-    (f"a text of exactly max_chars={_MAX_CHARS} characters", {"texts": ["x" * _MAX_CHARS]}, True, None),
-    ("a text with spaces around words", {"texts": ["  fine, really  "]}, True, None),
-    ("a list instead of an object", ["good"], False, None),
-    ("a string instead of an object", "good", False, None),
-    ("null instead of an object", None, False, None),
-    ("an object without 'texts'", {"text": ["good"]}, False, None),
-    ("'texts' is one string, not a list", {"texts": "fun"}, False, None),
-    ("'texts' is null", {"texts": None}, False, None),
-    ("an empty list", {"texts": []}, False, None),
-    (f"{_MAX_TEXTS + 1} texts (one too many)", {"texts": ["a", "b", "c", "d"]}, False, None),
-    ("a number among the texts", {"texts": ["ok", 3]}, False, 1),
-    ("null among the texts", {"texts": [None, "ok"]}, False, 0),
-    ("an empty text", {"texts": ["ok", ""]}, False, 1),
-    ("a text of only whitespace", {"texts": [" \n\t "]}, False, 0),
-    (f"a text of {_MAX_CHARS + 1} characters (one too many)", {"texts": ["ok", "x" * (_MAX_CHARS + 1)]},
-     False, 1),
-    ("an unknown extra field", {"texts": ["good"], "debug": True}, False, None),
-]
+
+def _bodies() -> list[tuple[str, str, Any, bool, int | None]]:
+    """The check's bodies: (kind, description, body, valid?, index of the bad text or None).
+
+    The kind (``limit``, ``spaces``, ``string``, ``whitespace``, ``extra``, ``over`` or ``""``)
+    picks the hint; the description is in the current language, so the list is built at each check.
+    """
+    return [
+        ("", _("one short text"), {"texts": ["good"]}, True, None),
+        ("limit", _("exactly max_texts={n} texts", n=_MAX_TEXTS), {"texts": ["a", "b", "c"]}, True, None),
+        ("limit", _("a text of exactly max_chars={n} characters", n=_MAX_CHARS),
+         {"texts": ["x" * _MAX_CHARS]}, True, None),
+        ("spaces", _("a text with spaces around words"), {"texts": ["  fine, really  "]}, True, None),
+        ("", _("a list instead of an object"), ["good"], False, None),
+        ("", _("a string instead of an object"), "good", False, None),
+        ("", _("null instead of an object"), None, False, None),
+        ("", _("an object without 'texts'"), {"text": ["good"]}, False, None),
+        ("string", _("'texts' is one string, not a list"), {"texts": "fun"}, False, None),
+        ("", _("'texts' is null"), {"texts": None}, False, None),
+        ("", _("an empty list"), {"texts": []}, False, None),
+        ("over", _("{n} texts (one too many)", n=_MAX_TEXTS + 1), {"texts": ["a", "b", "c", "d"]}, False, None),
+        ("", _("a number among the texts"), {"texts": ["ok", 3]}, False, 1),
+        ("", _("null among the texts"), {"texts": [None, "ok"]}, False, 0),
+        ("", _("an empty text"), {"texts": ["ok", ""]}, False, 1),
+        ("whitespace", _("a text of only whitespace"), {"texts": [" \n\t "]}, False, 0),
+        ("over", _("a text of {n} characters (one too many)", n=_MAX_CHARS + 1),
+         {"texts": ["ok", "x" * (_MAX_CHARS + 1)]}, False, 1),
+        ("extra", _("an unknown extra field"), {"texts": ["good"], "debug": True}, False, None),
+    ]
 
 
 def _copy(body: Any) -> Any:
@@ -68,43 +77,51 @@ def exercise_1(validation_problems: Callable) -> None:
     >>> exercise_1(ref)
     ✅ Exercise 1: correct. 4 valid and 14 malformed bodies told apart; each bad text named by its index.
     """
-    n_valid = sum(valid for _, _, valid, _ in _BODIES)
-    for description, body, valid, index in _BODIES:
+    bodies = _bodies()
+    n_valid = sum(valid for _kind, _description, _body, valid, _index in bodies)
+    for kind, description, body, valid, index in bodies:
         given = _copy(body)
         problems = call(validation_problems, given, _MAX_TEXTS, _MAX_CHARS, name="validation_problems",
-                        hint="validate the type of each value BEFORE using it (isinstance), so that no "
-                             "body can crash your function")
+                        hint=_("validate the type of each value BEFORE using it (isinstance), so that no "
+                               "body can crash your function"))
         if given != body:
-            fail(f"validation_problems changed the body it was given ({description}).",
-                 "a validator only reads its input")
+            fail(_("validation_problems changed the body it was given ({description}).",
+                   description=description),
+                 _("a validator only reads its input"))
         if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
-            fail(f"for {description} you returned {problems!r}; expected a list of strings "
-                 "(empty when the body is valid).",
-                 "collect messages in a list: problems.append('texts[2] is empty')")
+            fail(_("for {description} you returned {problems!r}; expected a list of strings "
+                   "(empty when the body is valid).", description=description, problems=problems),
+                 _("collect messages in a list: problems.append('texts[2] is empty')"))
         if valid and problems:
-            off_by_one = "exactly" in description
-            fail(f"you rejected a valid body -- {description}: {body!r} -- with {problems}.",
-                 "a limit is inclusive: max_texts texts and max_chars characters are still allowed"
-                 if off_by_one else "surrounding spaces are fine; only a text that is ALL whitespace "
-                 "is empty" if "spaces" in description else "")
+            hint = ""
+            if kind == "limit":
+                hint = _("a limit is inclusive: max_texts texts and max_chars characters are still allowed")
+            elif kind == "spaces":
+                hint = _("surrounding spaces are fine; only a text that is ALL whitespace is empty")
+            fail(_("you rejected a valid body -- {description}: {body!r} -- with {problems}.",
+                   description=description, body=body, problems=problems), hint)
         if not valid and not problems:
-            hint = {
-                "'texts' is one string, not a list":
-                    "a string is a sequence too: len() and a for loop work on it (over its characters). "
-                    "Check isinstance(texts, list) first",
-                "a text of only whitespace": "strip the text before testing whether it is empty",
-                "an unknown extra field": "compare the set of keys with {'texts'}: a misspelt field "
-                                          "(e.g. 'debug') should not pass silently",
-            }.get(description, "")
-            if "one too many" in description:
-                hint = "off by one at the limit: more than max_texts (max_chars) must be rejected"
-            fail(f"you accepted a malformed body -- {description}: {body!r}.", hint)
+            hint = ""
+            if kind == "string":
+                hint = _("a string is a sequence too: len() and a for loop work on it (over its characters). "
+                         "Check isinstance(texts, list) first")
+            elif kind == "whitespace":
+                hint = _("strip the text before testing whether it is empty")
+            elif kind == "extra":
+                hint = _("compare the set of keys with {'texts'}: a misspelt field "
+                         "(e.g. 'debug') should not pass silently")
+            elif kind == "over":
+                hint = _("off by one at the limit: more than max_texts (max_chars) must be rejected")
+            fail(_("you accepted a malformed body -- {description}: {body!r}.",
+                   description=description, body=body), hint)
         if index is not None and not any(f"texts[{index}]" in p for p in problems):
-            fail(f"for {description} ({body!r}) your messages {problems} do not say which text is "
-                 f"wrong; a client sending 50 texts needs to know. Expected 'texts[{index}]' in a "
-                 "message.", "enumerate the texts and put the index in the message: f'texts[{i}] ...'")
-    passed("Exercise 1", f"{n_valid} valid and {len(_BODIES) - n_valid} malformed bodies told apart; "
-                         "each bad text named by its index.")
+            fail(_("for {description} ({body!r}) your messages {problems} do not say which text is "
+                   "wrong; a client sending 50 texts needs to know. Expected 'texts[{index}]' in a "
+                   "message.", description=description, body=body, problems=problems, index=index),
+                 _("enumerate the texts and put the index in the message: f'texts[{i}] ...'"))
+    passed(_("Exercise 1"), _("{valid} valid and {malformed} malformed bodies told apart; "
+                              "each bad text named by its index.", valid=n_valid,
+                              malformed=len(bodies) - n_valid))
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -138,39 +155,42 @@ def exercise_2(percentile: Callable) -> None:
         given = list(values)
         expected = float(np.percentile(values, q))
         value = call(percentile, given, q, name="percentile", forbidden=_PERCENTILE_FORBIDDEN,
-                     hints={IndexError: "q is in percent (0-100): the position in the sorted list is "
-                                        "(n - 1) * q / 100, at most n - 1"})
+                     hints={IndexError: _("q is in percent (0-100): the position in the sorted list is "
+                                          "(n - 1) * q / 100, at most n - 1")})
         if given != values:
-            fail(f"percentile changed the list it was given: {values} became {given}.",
-                 "sort a copy -- sorted(values) -- not the caller's list (values.sort() sorts in "
-                 "place: the load test's latencies would come back reordered)")
+            fail(_("percentile changed the list it was given: {values} became {given}.",
+                   values=values, given=given),
+                 _("sort a copy -- sorted(values) -- not the caller's list (values.sort() sorts in "
+                   "place: the load test's latencies would come back reordered)"))
         got = as_number(value, f"percentile({values}, {q})")
         results[(len(values), q)] = got
         if math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9):
             continue
         s = sorted(values)
         n = len(s)
-        where = f"percentile({values}, {q}) = {got:g}; expected {expected:g}."
+        where = _("percentile({values}, {q}) = {got:g}; expected {expected:g}.",
+                  values=values, q=q, got=got, expected=expected)
         if n > 1 and math.isclose(got, _linear_unsorted(values, q), rel_tol=1e-9):
-            fail(f"{where} You interpolated in the list as given: sort it first.",
-                 "percentiles are defined on the sorted values")
+            fail(_("{where} You interpolated in the list as given: sort it first.", where=where),
+                 _("percentiles are defined on the sorted values"))
         nearest = {s[min(n - 1, max(0, math.ceil(q / 100 * n) - 1))], s[round((n - 1) * q / 100)],
                    s[min(n - 1, int(q / 100 * n))]}
         if any(math.isclose(got, v, rel_tol=1e-12) for v in nearest):
-            fail(f"{where} That is a value of the list (a nearest rank); between two ranks the "
-                 "expected answer interpolates linearly.",
-                 "pos = (n - 1) * q / 100; lo = floor(pos); answer = s[lo] + (s[lo + 1] - s[lo]) * (pos - lo)")
+            fail(_("{where} That is a value of the list (a nearest rank); between two ranks the "
+                   "expected answer interpolates linearly.", where=where),
+                 _("pos = (n - 1) * q / 100; lo = floor(pos); answer = s[lo] + (s[lo + 1] - s[lo]) * (pos - lo)"))
         pos_n = n * q / 100
         lo = min(int(pos_n), n - 1)
         with_n = s[lo] + (s[min(lo + 1, n - 1)] - s[lo]) * (pos_n - lo)
         if math.isclose(got, with_n, rel_tol=1e-9):
-            fail(f"{where} You placed q at n * q / 100; numpy's default (and this exercise) uses "
-                 "(n - 1) * q / 100, so that q = 0 is the minimum and q = 100 the maximum.",
-                 "positions run from 0 to n - 1")
-        fail(where, "sort a copy, then interpolate linearly between the two values around "
-                    "position (n - 1) * q / 100")
-    passed("Exercise 2", f"p50 = {results[(41, 50)]:.4g} ms and p99 = {results[(41, 99)]:.4g} ms of the "
-                         "check's latencies, as numpy.percentile computes them.")
+            fail(_("{where} You placed q at n * q / 100; numpy's default (and this exercise) uses "
+                   "(n - 1) * q / 100, so that q = 0 is the minimum and q = 100 the maximum.", where=where),
+                 _("positions run from 0 to n - 1"))
+        fail(where, _("sort a copy, then interpolate linearly between the two values around "
+                      "position (n - 1) * q / 100"))
+    passed(_("Exercise 2"), _("p50 = {p50:.4g} ms and p99 = {p99:.4g} ms of the "
+                              "check's latencies, as numpy.percentile computes them.",
+                              p50=results[(41, 50)], p99=results[(41, 99)]))
 
 
 def _linear_unsorted(values: list[float], q: float) -> float:
@@ -238,27 +258,29 @@ def exercise_3(plan_batches: Callable) -> None:
         try:
             got = [[int(i) for i in batch] for batch in got]
         except (TypeError, ValueError):
-            fail(f"plan_batches returned {got!r}; expected a list of batches, each a list of request "
-                 "indices, e.g. [[0, 1], [2]].")
+            fail(_("plan_batches returned {got!r}; expected a list of batches, each a list of request "
+                   "indices, e.g. [[0, 1], [2]].", got=got))
         if got == expected:
             continue
-        where = (f"plan_batches({arrivals}, max_batch={max_batch}, max_wait_ms={max_wait}) = {got}; "
-                 f"expected {expected}.")
+        where = _("plan_batches({arrivals}, max_batch={max_batch}, max_wait_ms={max_wait}) = {got}; "
+                  "expected {expected}.", arrivals=arrivals, max_batch=max_batch, max_wait=max_wait,
+                  got=got, expected=expected)
         if sorted(i for b in got for i in b) != list(range(len(arrivals))):
-            fail(f"{where} Every request must be in exactly one batch, in arrival order.")
+            fail(_("{where} Every request must be in exactly one batch, in arrival order.", where=where))
         if any(len(b) > max_batch for b in got):
-            fail(f"{where} A batch has more than max_batch={max_batch} requests.",
-                 "close the batch when it is full, even if max_wait has not passed")
+            fail(_("{where} A batch has more than max_batch={max_batch} requests.",
+                   where=where, max_batch=max_batch),
+                 _("close the batch when it is full, even if max_wait has not passed"))
         if got == _plan_chained(arrivals, max_batch, max_wait):
-            fail(f"{where} You measured the wait from the PREVIOUS request. Then a steady stream "
-                 "never closes a batch; the wait is measured from the batch's FIRST request "
-                 "(that request's latency is what max_wait bounds).",
-                 "compare each arrival with arrivals[batch[0]] + max_wait_ms")
+            fail(_("{where} You measured the wait from the PREVIOUS request. Then a steady stream "
+                   "never closes a batch; the wait is measured from the batch's FIRST request "
+                   "(that request's latency is what max_wait bounds).", where=where),
+                 _("compare each arrival with arrivals[batch[0]] + max_wait_ms"))
         if got == _plan_strict(arrivals, max_batch, max_wait):
-            fail(f"{where} A request arriving exactly max_wait_ms after the first one still joins "
-                 "the batch (<=, not <).")
-        fail(where, "start a batch with the first request not yet batched; add the next requests "
-                    "while len(batch) < max_batch and arrival <= first arrival + max_wait_ms")
+            fail(_("{where} A request arriving exactly max_wait_ms after the first one still joins "
+                   "the batch (<=, not <).", where=where))
+        fail(where, _("start a batch with the first request not yet batched; add the next requests "
+                      "while len(batch) < max_batch and arrival <= first arrival + max_wait_ms"))
     first = _plan(cases[0][0], cases[0][1], cases[0][2])
-    passed("Exercise 3", f"E.g. 12 requests, one per ms -> batches of {[len(b) for b in first]} "
-                         "(max_batch 4, max_wait 5 ms).")
+    passed(_("Exercise 3"), _("E.g. 12 requests, one per ms -> batches of {sizes} "
+                              "(max_batch 4, max_wait 5 ms).", sizes=[len(b) for b in first]))

@@ -76,7 +76,10 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..i18n import _
+
+    raise AttributeError(_("module {module} has no attribute {name}", module=repr(__name__),
+                           name=repr(name)))
 
 
 def __dir__() -> list[str]:

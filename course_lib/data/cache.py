@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import config
+from ..i18n import _
 from .errors import CacheNotWritable
 
 
@@ -27,10 +28,11 @@ def ensure_writable_dir(path: Path) -> Path:
         os.unlink(probe)
     except OSError as exc:
         raise CacheNotWritable(
-            f"The course data cache {path} is not writable ({type(exc).__name__}: {exc}).\n"
-            f"Fix: point {config.DATA_DIR_ENV} at a writable folder, e.g. "
-            f"`export {config.DATA_DIR_ENV}=$HOME/course-data` (in a notebook: "
-            f"os.environ['{config.DATA_DIR_ENV}'] = '/path/to/folder' before loading data)."
+            _("The course data cache {path} is not writable ({kind}: {error}).\n"
+              "Fix: point {env} at a writable folder, e.g. "
+              "`export {env}=$HOME/course-data` (in a notebook: "
+              "os.environ['{env}'] = '/path/to/folder' before loading data).",
+              path=path, kind=type(exc).__name__, error=exc, env=config.DATA_DIR_ENV)
         ) from exc
     return path
 
@@ -78,7 +80,8 @@ def try_save(target: Path, write: Callable[[Path], object]) -> bool:
         return True
     except (CacheNotWritable, OSError) as exc:
         warnings.warn(
-            f"Could not write the cache file {target}: {exc}. Loading still works, only slower.",
+            _("Could not write the cache file {path}: {error}. Loading still works, only slower.",
+              path=target, error=exc),
             stacklevel=3,
         )
         return False

@@ -27,6 +27,7 @@ import json
 import re
 from pathlib import Path
 
+from ..i18n import _
 from . import registry
 from .resolve import carrier_bytes
 
@@ -51,7 +52,8 @@ def load_corpus(name: str) -> list[list[str]]:
     ['hundreds', 'of', 'people', 'have', 'been']
     """
     if name not in CORPORA:
-        raise ValueError(f"Unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
+        raise ValueError(_("Unknown corpus {name}; choose one of {choices}", name=repr(name),
+                           choices=", ".join(CORPORA)))
     from gensim.utils import simple_preprocess
 
     if name == "lee":
@@ -82,7 +84,8 @@ def load_text(name: str) -> str:
     '\\nThe Tragedy of Hamlet, Prince of Denmark'
     """
     if name not in TEXTS:
-        raise ValueError(f"Unknown text {name!r}; choose one of {', '.join(TEXTS)}")
+        raise ValueError(_("Unknown text {name}; choose one of {choices}", name=repr(name),
+                           choices=", ".join(TEXTS)))
     with registry.reading_carrier("texts"):
         raw = carrier_bytes("texts", TEXTS.index(name)).decode("utf-8")
         if name == "hamlet":

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO
 
+from ..i18n import _
 from .cache import atomic_target, ensure_writable_dir
 from .errors import DataUnavailable
 from .registry import OFFLINE_ENVS, Download, cache_path, offline_forced
@@ -76,20 +77,23 @@ def download_file(download: Download, *, fix: str = "", progress: bool = True) -
         if is_cached(download):
             return target
         warnings.warn(
-            f"The cached file {target} is corrupt or incomplete (wrong size or sha256); "
-            f"downloading it again.",
+            _("The cached file {path} is corrupt or incomplete (wrong size or sha256); "
+              "downloading it again.", path=target),
             stacklevel=2,
         )
         with contextlib.suppress(OSError):
             target.unlink()
-    manual = (
-        f"Manual fix: download {download.urls[0]} yourself and save it as {target} "
-        f"(sha256 {download.sha256}, {download.size} bytes)."
+    manual = _(
+        "Manual fix: download {url} yourself and save it as {path} "
+        "(sha256 {sha256}, {size} bytes).", url=download.urls[0], path=target,
+        sha256=download.sha256, size=download.size
     )
+    fix_line = _("Fix: {fix}", fix=fix) + "\n" if fix else ""
     if offline_forced():
         raise DataUnavailable(
-            f"{download.filename} is not in the cache ({target}) and downloads are switched off "
-            f"({' or '.join(OFFLINE_ENVS)} is set).\n" + (f"Fix: {fix}\n" if fix else "") + manual
+            _("{file} is not in the cache ({path}) and downloads are switched off "
+              "({envs} is set).", file=download.filename, path=target,
+              envs=_(" or ").join(OFFLINE_ENVS)) + "\n" + fix_line + manual
         )
     ensure_writable_dir(target.parent)
     tried: list[str] = []
@@ -99,23 +103,24 @@ def download_file(download: Download, *, fix: str = "", progress: bool = True) -
                 _download_once(url, download, target, progress)
                 return target
             except _Failure as failure:
-                tried.append(f"{url} (attempt {attempt + 1}): {failure.reason}")
+                tried.append(_("{url} (attempt {attempt}): {reason}", url=url,
+                               attempt=attempt + 1, reason=failure.reason))
                 if failure.permanent:
                     break
                 if attempt < RETRIES:
                     time.sleep(BACKOFF_S * 2**attempt)
     raise DataUnavailable(
-        f"Could not download {download.filename}. Tried:\n"
+        _("Could not download {file}. Tried:", file=download.filename) + "\n"
         + "\n".join(f"  - {t}" for t in tried)
         + "\n"
-        + (f"Fix: {fix}\n" if fix else "")
+        + fix_line
         + manual
     )
 
 
 def _download_once(url: str, download: Download, target: Path, progress: bool) -> None:
     if not url.startswith(("http://", "https://")):
-        raise _Failure("not an http(s) URL", permanent=True)
+        raise _Failure(_("not an http(s) URL"), permanent=True)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
@@ -126,8 +131,8 @@ def _download_once(url: str, download: Download, target: Path, progress: bool) -
                 and int(announced) != download.size
             ):
                 raise _Failure(
-                    f"the server announced {announced} bytes, expected {download.size} "
-                    f"(a different file)",
+                    _("the server announced {announced} bytes, expected {size} "
+                      "(a different file)", announced=announced, size=download.size),
                     permanent=True,
                 )
             with atomic_target(target) as tmp:
@@ -135,28 +140,32 @@ def _download_once(url: str, download: Download, target: Path, progress: bool) -
                     digest, received = _stream(response, out, download, progress)
                 if received != download.size:
                     raise _Failure(
-                        f"received {received} of {download.size} bytes (connection cut short)",
+                        _("received {received} of {size} bytes (connection cut short)",
+                          received=received, size=download.size),
                         permanent=False,
                     )
                 if digest != download.sha256:
                     raise _Failure(
-                        f"sha256 mismatch (got {digest}, expected {download.sha256}); "
-                        f"the file was discarded",
+                        _("sha256 mismatch (got {got}, expected {expected}); "
+                          "the file was discarded", got=digest, expected=download.sha256),
                         permanent=True,
                     )
     except urllib.error.HTTPError as exc:
         raise _Failure(
-            f"HTTP {exc.code} {exc.reason}",
+            _("HTTP {code} {reason}", code=exc.code, reason=exc.reason),
             permanent=400 <= exc.code < 500 and exc.code not in (408, 429),
         ) from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
-            raise _Failure(f"timed out after {TIMEOUT_S:g} s", permanent=False) from None
-        raise _Failure(f"cannot connect: {exc.reason}", permanent=False) from None
+            raise _Failure(_("timed out after {seconds:g} s", seconds=TIMEOUT_S),
+                           permanent=False) from None
+        raise _Failure(_("cannot connect: {reason}", reason=exc.reason), permanent=False) from None
     except TimeoutError:
-        raise _Failure(f"timed out after {TIMEOUT_S:g} s", permanent=False) from None
+        raise _Failure(_("timed out after {seconds:g} s", seconds=TIMEOUT_S),
+                       permanent=False) from None
     except (OSError, http.client.HTTPException) as exc:
-        raise _Failure(f"{type(exc).__name__}: {exc}", permanent=False) from None
+        raise _Failure(_("{kind}: {error}", kind=type(exc).__name__, error=exc),
+                       permanent=False) from None
     st = target.stat()
     _verified[(str(target.resolve()), st.st_size, st.st_mtime_ns)] = download.sha256
 
@@ -184,7 +193,8 @@ def _stream(
             received += len(chunk)
             if received > download.size:
                 raise _Failure(
-                    f"the server sent more than the expected {download.size} bytes", permanent=True
+                    _("the server sent more than the expected {size} bytes", size=download.size),
+                    permanent=True,
                 )
             digest.update(chunk)
             out.write(chunk)

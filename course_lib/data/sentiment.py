@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..i18n import _
 from .registry import reading_carrier
 from .resolve import carrier_bytes
 
@@ -40,7 +41,8 @@ class TextSplit:
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64)
         if self.labels.ndim != 1 or len(self.labels) != len(self.texts):
-            raise ValueError(f"{len(self.texts)} texts but labels of shape {self.labels.shape}")
+            raise ValueError(_("{n} texts but labels of shape {shape}", n=len(self.texts),
+                               shape=self.labels.shape))
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -111,7 +113,7 @@ def load_sentiment(seed: int = 0) -> SentimentData:
     (10202, 1275, 1275)
     """
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        raise TypeError(_("seed must be an int, got {type}", type=type(seed).__name__))
     texts, labels = _read_reviews()
     key = {t: hashlib.sha256(f"{seed}:{t}".encode()).digest() for t in texts}
     parts: dict[str, list[tuple[str, int]]] = {"train": [], "val": [], "test": []}
