@@ -15,8 +15,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "checks", "config", "data", "device", "envcheck", "finetuned", "interactive", "notebook", "plot",
-    "procs", "report", "text", "train", "vision",
+    "checks", "config", "data", "device", "envcheck", "finetuned", "i18n", "interactive", "notebook",
+    "plot", "procs", "report", "text", "train", "vision",
 }
 
 

@@ -308,7 +308,21 @@ def build_edition(lang: str, out: Path, src: Path, with_slides: bool = True) -> 
                           cwd=src)
     if done.returncode != 0:
         sys.exit(f"Sphinx failed on the {lang} edition (exit code {done.returncode}); see the messages above.")
+    if lang == "zh":
+        _fix_chinese_search(out)
     return [p for p, _ in notebooks]
+
+
+def _fix_chinese_search(out: Path) -> None:
+    """Sphinx 9.0's Chinese search names a stemmer class that does not exist
+    (``window.Stemmer = ChineseStemmer``; sphinx-doc/sphinx#14229): every page then logs a
+    ReferenceError and search finds nothing. Chinese search uses the English stemmer for Latin
+    words, so point it there -- the same change as the upstream fix (sphinx-doc/sphinx#14416)."""
+    path = out / "_static" / "language_data.js"
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("window.Stemmer = ChineseStemmer;", "window.Stemmer = EnglishStemmer;"),
+                        encoding="utf-8")
 
 
 def build(out: Path, src: Path, with_slides: bool = True) -> Path:

@@ -141,9 +141,14 @@ def test_pages_load_offline_without_errors(site, chromium):  # noqa: F811
         page.goto(f"{base}/search.html?q=attention", wait_until="networkidle")
         page.wait_for_selector("#search-results li a", timeout=30_000)
         hits = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")
+        current["name"] = "zh/search"                  # the Chinese edition's search works too
+        page.goto(f"{base}/zh/search.html?q=Transformer", wait_until="networkidle")
+        page.wait_for_selector("#search-results li a", timeout=30_000)
+        zh_hits = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")
         browser.close()
     assert not problems, "\n".join(problems[:30])
     assert switches == {"01_gradient_descent.html": "zh/01_gradient_descent.html",
                         "zh/01_gradient_descent.html": "01_gradient_descent.html",
                         "instructor-guide.html": "zh/index.html"}, switches
     assert any(h and h.startswith("06_attention.html") for h in hits), f"search hits: {hits[:10]}"
+    assert any(h and h.startswith("06_attention.html") for h in zh_hits), f"zh search hits: {zh_hits[:10]}"
