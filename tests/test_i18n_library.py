@@ -22,6 +22,7 @@ import numpy as np
 import polib
 import pytest
 import torch
+from test_checks_cnn import receptive_field_reference
 
 from course_lib import i18n
 from course_lib.config import LANG_ENV
@@ -331,17 +332,9 @@ def test_success_lines_in_chinese(monkeypatch, capsys):
     from course_lib.checks import cnn
 
     monkeypatch.setenv(LANG_ENV, "zh")
-    cnn.exercise_1(lambda layers: _rf(layers))
+    cnn.exercise_1(receptive_field_reference)
     out = capsys.readouterr().out
     assert out.startswith("✅ ") and "正确" in out, out
-
-
-def _rf(layers):
-    size, jump = 1, 1
-    for k, s in layers:
-        size += (k - 1) * jump
-        jump *= s
-    return size
 
 
 # ------------------------------------------------------------------------- 4. COURSE_LANG
