@@ -261,7 +261,7 @@ document.addEventListener("DOMContentLoaded", () => {{
 """
 
 
-def build_edition(lang: str, out: Path, src: Path, with_slides: bool = True) -> list[Path]:
+def build_edition(lang: str, out: Path, src: Path, with_slides: bool = True) -> None:
     """Write one language's site sources to ``src`` and build its HTML into ``out``."""
     folder, _, sphinx_lang, words = EDITIONS[lang]
     shutil.rmtree(src, ignore_errors=True)
@@ -310,7 +310,6 @@ def build_edition(lang: str, out: Path, src: Path, with_slides: bool = True) -> 
         sys.exit(f"Sphinx failed on the {lang} edition (exit code {done.returncode}); see the messages above.")
     if lang == "zh":
         _fix_chinese_search(out)
-    return [p for p, _ in notebooks]
 
 
 def _fix_chinese_search(out: Path) -> None:

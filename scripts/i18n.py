@@ -109,18 +109,22 @@ def entries_by_cell(po: polib.POFile) -> dict[str, polib.POEntry]:
     return {e.msgctxt: e for e in po if not e.obsolete}
 
 
+def problem(cell: nbformat.NotebookNode, entry: polib.POEntry | None) -> str | None:
+    """``"missing"``, ``"stale"`` (the English changed since it was translated) or None (current)."""
+    if entry is None or not entry.msgstr.strip():
+        return "missing"
+    if entry.msgid != cell.source or "fuzzy" in entry.flags:
+        return "stale"
+    return None
+
+
 def status(notebook: Path) -> Status:
     """Missing and stale translations of one notebook."""
-    nb = nbformat.read(notebook, as_version=4)
+    cells = translatable(nbformat.read(notebook, as_version=4))
     entries = entries_by_cell(load(notebook))
-    missing, stale = [], []
-    for cell in translatable(nb):
-        entry = entries.get(cell.id)
-        if entry is None or not entry.msgstr.strip():
-            missing.append(cell.id)
-        elif entry.msgid != cell.source or "fuzzy" in entry.flags:
-            stale.append(cell.id)
-    return Status(notebook.name, len(translatable(nb)), missing, stale)
+    found = {cell.id: problem(cell, entries.get(cell.id)) for cell in cells}
+    return Status(notebook.name, len(cells), [i for i, p in found.items() if p == "missing"],
+                  [i for i, p in found.items() if p == "stale"])
 
 
 def update(notebook: Path) -> polib.POFile:
@@ -135,8 +139,9 @@ def update(notebook: Path) -> polib.POFile:
     old = entries_by_cell(po)
     fresh = polib.POFile(wrapwidth=0)
     fresh.metadata = po.metadata
+    wanted = {cell.id for cell in translatable(nb)}
     for index, cell in enumerate(nb.cells):
-        if cell not in translatable(nb):
+        if cell.id not in wanted:
             continue
         entry = old.pop(cell.id, None)
         if entry is None:
@@ -168,15 +173,12 @@ def chinese_notebook(notebook: Path, strict: bool = True) -> nbformat.NotebookNo
     entries = entries_by_cell(load(notebook))
     zh = copy.deepcopy(nb)
     problems = []
-    for cell in zh.cells:
-        if cell.cell_type != "markdown" or not cell.source.strip():
-            continue
-        if LAUNCH_TAG in cell.metadata.get("tags", []):
-            continue
+    for cell in translatable(zh):
         entry = entries.get(cell.id)
-        if entry is None or not entry.msgstr.strip():
+        state = problem(cell, entry)
+        if state == "missing":
             problems.append(f"cell {cell.id}: no translation")
-        elif entry.msgid != cell.source or "fuzzy" in entry.flags:
+        elif state == "stale":
             problems.append(f"cell {cell.id}: stale (the English changed since it was translated)")
         else:
             cell.source = entry.msgstr
@@ -195,7 +197,6 @@ def chinese_notebook(notebook: Path, strict: bool = True) -> nbformat.NotebookNo
     after = max((i for i, c in enumerate(zh.cells) if LAUNCH_TAG in c.metadata.get("tags", [])),
                 default=0)
     zh.cells.insert(after + 1, language)
-    zh.metadata.setdefault("language_info", {})
     return zh
 
 
