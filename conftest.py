@@ -4,6 +4,11 @@ import os
 
 from course_lib.config import MODE_ENV
 
+# pytester: tests of that plugin run pytest on small notebooks.
+# nbval also runs each notebook's student copy from its first exercise on, in the same kernel
+# (tests/student_run.py says why that is enough).
+pytest_plugins = ["pytester", "tests.student_run"]
+
 # Notebooks run by nbval start kernels that inherit this environment: quick mode unless the
 # caller asked for something else explicitly (COURSE_MODE=full pytest ... is allowed).
 os.environ.setdefault(MODE_ENV, "quick")
