@@ -3,7 +3,7 @@
 A student copy (scripts/make_student_copies.py) differs from its notebook only in the cells tagged
 ``solution``, and the exercises come last. So the student copy's state when its first exercise
 starts is exactly the notebook's state there: this plugin inserts the student copy's cells from
-that point on ("Student N" items) just before the notebook's first solution cell, and nbval goes on
+that point to the last check ("Student N" items) just before the notebook's first solution cell, and nbval goes on
 with the notebook's own exercises afterwards, in the same kernel. One run proves both that the
 notebook passes and that its student copy fails only at the checks, without running the notebook
 twice. In the student cells:
@@ -62,13 +62,16 @@ class StudentCell(IPyNbCell):
 
 
 def student_items(first_solution: IPyNbCell) -> list[StudentCell]:
-    """The student copy's code cells from the first solution cell on, as items of its notebook."""
+    """The student copy's code cells from the first solution cell to the last check, as items of its
+    notebook (the cells after the last check record results and may clean up: they run once, in
+    the notebook's pass; tests/test_student_copies.py proves they use nothing a solution defines)."""
     nbfile: IPyNbFile = first_solution.parent
     student = make_student.student_copy(nbformat.read(str(nbfile.path), as_version=4))
     code = [c for c in student.cells if c.cell_type == "code"]
+    last_check = max(k for k, cell in enumerate(code) if "checks." in cell.source)
     return [StudentCell.from_parent(nbfile, name=f"Student {k}", cell_num=k, cell=cell,
                                     options=defaultdict(bool))
-            for k, cell in enumerate(code) if k >= first_solution.cell_num]
+            for k, cell in enumerate(code) if first_solution.cell_num <= k <= last_check]
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -74,11 +75,28 @@ def test_student_copy_has_no_solution_code(path):
     assert kept == [c.source for c in student.cells if "solution" not in c.metadata.get("tags", [])]
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds at top level, names it reads anywhere)."""
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound, read
+
+
 def test_exercises_come_last_each_with_its_check():
     """What tests/student_run.py relies on to run a student copy inside the notebook's nbval run.
 
-    From the first solution cell to the last check, every code cell is a solution or a check; the
-    cells after the last check (recording the results) run twice, so they must only read the state.
+    From the first solution cell to the last check, every code cell is a solution or a check, each
+    solution followed by a check. The cells after the last check (recording the results) run only
+    in the notebook's pass, so they must not read anything a solution cell defines: in a student's
+    copy they would fail.
     """
     for path in WITH_EXERCISES:
         code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
@@ -92,6 +110,17 @@ def test_exercises_come_last_each_with_its_check():
             if is_solution:
                 assert "checks." in code[i + 1].source, (
                     f"{path.name}: solution cell {i} is not followed by a check cell")
+        from_solutions = set().union(*(_names(c.source)[0] for c in code[first:last + 1]
+                                       if "solution" in c.metadata.get("tags", [])))
+        for i, cell in enumerate(code[last + 1:], last + 1):
+            used = _names(cell.source)[1] & from_solutions
+            assert not used, f"{path.name}: code cell {i}, after the exercises, reads {sorted(used)} from a solution"
+
+
+def test_the_rule_on_cells_after_the_exercises_can_fail():
+    bound, _ = _names("def f(x):\n    return x\nanswer = f(2)\n")
+    _, read = _names("%matplotlib inline\nreport.record('x', a=answer)\nprint(f(3))\n")
+    assert bound & read == {"answer", "f"}
 
 
 TOY_CHECKS = """class checks:
@@ -126,9 +155,10 @@ def _toy(path: Path, *cells: tuple[str, bool]) -> None:
 
 def test_nbval_runs_the_student_copy_and_fails_on_each_broken_rule(pytester, monkeypatch):
     """The plugin passes a good notebook and names the student cell that breaks each rule."""
-    _toy(pytester.path / "good.ipynb", (TOY_SOLUTION, True), ("checks.square(square)", False))
-    _toy(pytester.path / "outside.ipynb", (TOY_SOLUTION, True), ("checks.square(square)", False),
-         ("print(square(4))", False))
+    # good: the last cell (after the exercises) runs once, in the notebook's pass: run twice it would fail
+    _toy(pytester.path / "good.ipynb", (TOY_SOLUTION, True), ("checks.square(square)", False), ("del square", False))
+    _toy(pytester.path / "outside.ipynb", (TOY_SOLUTION, True), ("print(square(4))", False),
+         ("checks.square(square)", False))
     _toy(pytester.path / "lenient.ipynb", (TOY_SOLUTION, True), ("checks.lenient(square)", False))
     _toy(pytester.path / "wrong_error.ipynb", ("answer = 42", True), ("checks.answer(answer)", False))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
@@ -137,9 +167,9 @@ def test_nbval_runs_the_student_copy_and_fails_on_each_broken_rule(pytester, mon
     out = result.stdout.str()
     failed = sorted(line.split(" - ")[0].removeprefix("FAILED ") for line in out.splitlines()
                     if line.startswith("FAILED "))
-    assert failed == ["lenient.ipynb::Student 2", "outside.ipynb::Student 3",
+    assert failed == ["lenient.ipynb::Student 2", "outside.ipynb::Student 2",
                       "wrong_error.ipynb::Student 2"], out
     assert "passed with the empty answer" in out and "fails outside the checks" in out
     assert "failed with TypeError" in out
-    # every instructor cell passes (3 + 4 + 3 + 3) and so do the other student cells (2 + 2 + 1 + 1)
-    result.assert_outcomes(passed=19, failed=3)
+    # every notebook cell passes (4 + 4 + 3 + 3) and so do the other student cells (2 + 2 + 1 + 1)
+    result.assert_outcomes(passed=20, failed=3)
