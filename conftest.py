@@ -5,8 +5,8 @@ import os
 from course_lib.config import MODE_ENV
 
 # pytester: tests of that plugin run pytest on small notebooks.
-# nbval also runs each notebook's student copy from its first exercise on, in the same kernel
-# (tests/student_run.py says why that is enough).
+# nbval also runs each notebook's student copy from its first exercise to its last check, in the
+# same kernel (tests/student_run.py says why that is enough).
 pytest_plugins = ["pytester", "tests.student_run"]
 
 # Notebooks run by nbval start kernels that inherit this environment: quick mode unless the

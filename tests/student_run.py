@@ -22,7 +22,6 @@ import importlib.util
 from collections import defaultdict
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
 
@@ -66,7 +65,7 @@ def student_items(first_solution: IPyNbCell) -> list[StudentCell]:
     notebook (the cells after the last check record results and may clean up: they run once, in
     the notebook's pass; tests/test_student_copies.py proves they use nothing a solution defines)."""
     nbfile: IPyNbFile = first_solution.parent
-    student = make_student.student_copy(nbformat.read(str(nbfile.path), as_version=4))
+    student = make_student.student_copy(nbfile.nb)          # the notebook nbval has already read
     code = [c for c in student.cells if c.cell_type == "code"]
     last_check = max(k for k, cell in enumerate(code) if "checks." in cell.source)
     return [StudentCell.from_parent(nbfile, name=f"Student {k}", cell_num=k, cell=cell,
@@ -78,10 +77,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                                   items: list[pytest.Item]) -> None:
     """Insert each notebook's student cells just before its first solution cell."""
     out: list[pytest.Item] = []
+    done: set[IPyNbFile] = set()
     for item in items:
-        if (isinstance(item, IPyNbCell) and not isinstance(item, StudentCell)
-                and "solution" in item.cell.metadata.get("tags", [])
-                and not any(isinstance(o, StudentCell) and o.parent is item.parent for o in out)):
+        if (isinstance(item, IPyNbCell) and item.parent not in done
+                and "solution" in item.cell.metadata.get("tags", [])):
+            done.add(item.parent)
             out += student_items(item)
         out.append(item)
     items[:] = out

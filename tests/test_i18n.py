@@ -131,9 +131,7 @@ def test_glossary_fixes_the_core_terms():
 
 
 def test_chinese_student_copies_keep_the_language_cell_and_hide_the_same_solutions():
-    spec = importlib.util.spec_from_file_location("make_student", ROOT / "scripts" / "make_student_copies.py")
-    make_student = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_student)
+    from tests.student_run import make_student
     path = NOTEBOOKS[1]
     en = make_student.student_copy(nbformat.read(path, as_version=4))
     zh = make_student.student_copy(nbformat.read(i18n.OUT / path.name, as_version=4))

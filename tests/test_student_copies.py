@@ -1,22 +1,19 @@
 """Student copies contain no solution code, and running one fails only at the exercise checks."""
 
 import ast
-import importlib.util
 from pathlib import Path
 
 import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
+from tests.student_run import make_student  # scripts/make_student_copies.py, loaded once
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WITH_EXERCISES = [p for p in NOTEBOOKS
                   if any("solution" in c.metadata.get("tags", [])
                          for c in nbformat.read(p, as_version=4).cells)]
-
-spec = importlib.util.spec_from_file_location("make_student", ROOT / "scripts" / "make_student_copies.py")
-make_student = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(make_student)
 
 
 def _solution_pairs(path):
